@@ -1,0 +1,48 @@
+# limitlab: `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+UV_VERSION := 0.13.8
+PYTHON ?= python3
+# Use uv from PATH when there is one; otherwise bootstrap a pinned uv into .tools/.
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help env repro test lint ui lab clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+env: $(UV) ## Create .venv from uv.lock (Python 3.11+)
+	$(UV) sync --frozen
+
+repro: env ## Set up, run the whole pipeline (dvc repro) on the default data, print a summary
+	$(RUN) dvc repro
+	@echo
+	$(RUN) limitlab summary
+
+test: env ## Set up, then run ruff and pytest
+	$(RUN) ruff check src tests
+	$(RUN) ruff format --check src tests
+	$(RUN) pytest
+
+lint: env ## Ruff lint and format check only
+	$(RUN) ruff check src tests
+	$(RUN) ruff format --check src tests
+
+ui: env ## MLflow UI on 127.0.0.1 against the project's store
+	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
+		--default-artifact-root $(CURDIR)/mlartifacts --host $(HOST) --port $(PORT)
+
+lab: env ## JupyterLab on 127.0.0.1 (installs the lab group)
+	$(UV) sync --frozen --group lab
+	$(UV) run --frozen --group lab jupyter lab --ip $(HOST) --no-browser
+
+clean: ## Remove pipeline outputs (keeps data/raw, the MLflow store and the environment)
+	rm -rf data/interim data/processed models reports

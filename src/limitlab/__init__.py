@@ -1,0 +1,3 @@
+"""limitlab: credit-limit modelling workbench."""
+
+__version__ = "0.1.0"

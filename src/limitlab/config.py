@@ -1,0 +1,204 @@
+"""The typed model of ``params.yaml``: every knob, its default and its check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class ParamsError(ValueError):
+    """A ``params.yaml`` value is missing, unknown or out of range."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    """Which data set to read and the role of its columns.
+
+    ``dataset`` names a bundled spec (``credit_scoring``, ``german_credit``) or ``custom``.
+    Any non-null column-role field overrides the bundled spec; for ``custom``, ``path``,
+    ``target`` and ``bad_value`` are required.
+    """
+
+    dataset: str = "credit_scoring"
+    path: str | None = None
+    target: str | None = None
+    bad_value: str | int | float | bool | None = None
+    good_value: str | int | float | bool | None = None
+    id: str | None = None
+    protected: list[str] | None = None
+    income: str | None = None
+    debt: str | None = None
+    requested_amount: str | None = None
+    date: str | None = None
+    numeric: list[str] | None = None
+    categorical: list[str] | None = None
+    exclude: list[str] | None = None
+    nonnegative: list[str] | None = None
+    max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
+
+
+class SplitParams(_Section):
+    """Train / validation / test shares; stratified by target unless ``data.date`` is set."""
+
+    seed: int = 42
+    valid_size: float = Field(0.2, gt=0.0, lt=1.0)
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _shares_leave_training_data(self) -> SplitParams:
+        if self.valid_size + self.test_size >= 0.9:
+            raise ValueError(
+                f"valid_size + test_size = {self.valid_size + self.test_size:g}; "
+                "expected below 0.9 so that training data remains"
+            )
+        return self
+
+
+class FeaturesParams(_Section):
+    """Feature engineering: derived ratios and categorical encoding."""
+
+    derived_ratios: bool = True
+    min_category_share: float = Field(0.01, ge=0.0, lt=0.5)
+
+
+class TuneParams(_Section):
+    """Optuna search over XGBoost hyper-parameters."""
+
+    seed: int = 42
+    n_trials: int = Field(30, ge=1)
+    timeout_seconds: float | None = Field(None, gt=0)
+    early_stopping_rounds: int = Field(50, ge=1)
+    max_estimators: int = Field(1000, ge=10)
+    max_depth: tuple[int, int] = (2, 6)
+    learning_rate: tuple[float, float] = (0.01, 0.3)
+    min_child_weight: tuple[float, float] = (1.0, 20.0)
+    subsample: tuple[float, float] = (0.6, 1.0)
+    colsample_bytree: tuple[float, float] = (0.5, 1.0)
+    reg_lambda: tuple[float, float] = (0.01, 20.0)
+
+
+class TrainParams(_Section):
+    """Final models: tuned XGBoost and a logistic-regression baseline."""
+
+    seed: int = 42
+    logistic_c: float = Field(1.0, gt=0)
+    champion: Literal["auto", "xgboost", "logistic"] = "auto"
+
+
+class EvaluateParams(_Section):
+    """Evaluation on the test split."""
+
+    calibration_bins: int = Field(10, ge=2, le=100)
+
+
+class GradeParams(_Section):
+    """One grade of the master scale: PDs up to ``max_pd`` get at most ``max_limit``."""
+
+    name: str
+    max_pd: float = Field(gt=0.0, le=1.0)
+    max_limit: float = Field(ge=0.0)
+
+
+class AffordabilityParams(_Section):
+    """Payment capacity from income and existing debt."""
+
+    max_debt_service_ratio: float = Field(0.35, gt=0.0, le=1.0)
+    debt_service_rate: float = Field(0.03, ge=0.0, le=1.0)
+    annual_rate: float = Field(0.18, ge=0.0, le=2.0)
+    term_months: int = Field(36, ge=1, le=480)
+    missing_income: Literal["decline", "reduced_grade_cap"] = "reduced_grade_cap"
+    missing_income_cap_share: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class LimitsParams(_Section):
+    """Master scale, band ladder and affordability."""
+
+    grades: list[GradeParams]
+    ladder: list[float]
+    affordability: AffordabilityParams = AffordabilityParams()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitsParams:
+        pds = [g.max_pd for g in self.grades]
+        if not pds or pds != sorted(pds) or len(set(pds)) != len(pds):
+            raise ValueError(f"grades max_pd = {pds}; expected strictly increasing values")
+        if not self.ladder or self.ladder != sorted(self.ladder) or min(self.ladder) <= 0:
+            raise ValueError(f"ladder = {self.ladder}; expected increasing positive amounts")
+        names = [g.name for g in self.grades]
+        if len(set(names)) != len(names):
+            raise ValueError(f"grade names = {names}; expected unique names")
+        return self
+
+
+class RegisterParams(_Section):
+    """MLflow experiment and registered model."""
+
+    experiment: str = "limitlab"
+    model_name: str = "limitlab-pd"
+
+
+class Params(_Section):
+    """All of ``params.yaml``. The ``register`` section is the attribute ``registry``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    data: DataParams = DataParams()
+    split: SplitParams = SplitParams()
+    features: FeaturesParams = FeaturesParams()
+    tune: TuneParams = TuneParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    limits: LimitsParams
+    registry: RegisterParams = Field(RegisterParams(), alias="register")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "<root>"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (value {error['input']!r}); check the spelling"
+    if error["type"] == "missing":
+        return f"{key}: required key is missing"
+    return f"{key}: value {error.get('input')!r} is invalid; expected {error['msg']}"
+
+
+def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Validate a params mapping, raising :class:`ParamsError` naming key, value and expectation."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        lines = "\n  ".join(_describe(e) for e in exc.errors())
+        raise ParamsError(f"{source}: invalid parameters:\n  {lines}") from None
+
+
+def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found (expected a YAML file of parameters)")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    return parse_params(raw, source=str(path))
+
+
+def flatten(params: Params) -> dict[str, Any]:
+    """Flatten params to ``section.key`` strings, as logged to MLflow."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        else:
+            out[prefix] = value
+
+    walk("", params.model_dump(mode="json", by_alias=True))
+    return out

@@ -1,0 +1,215 @@
+"""Read a raw data file, validate it against its spec, and split rows into kept and quarantined.
+
+File-level problems raise :class:`DataError`. Row-level problems send the row to quarantine with
+its reasons; rows read always equal rows kept plus rows quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from limitlab.data.specs import DataError, DatasetSpec
+
+ROW = "_row"
+BAD = "_bad"
+REASON = "reason"
+NUMERIC_SHARE_FOR_INFERENCE = 0.95
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of :func:`ingest`: the typed spec, the kept rows, the refused rows, the counts."""
+
+    spec: DatasetSpec
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame
+    metrics: dict
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a CSV (every value as text) or Parquet file; refuse a missing or empty one."""
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found; expected a CSV or Parquet file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix in {".csv", ".txt"}:
+            frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        else:
+            raise DataError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected a header row and data rows") from None
+    if frame.empty:
+        raise DataError(
+            f"{path}: no data rows (columns: {list(frame.columns)}); expected at least one row"
+        )
+    return frame
+
+
+def _as_number(column: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.astype("float64")
+    return pd.to_numeric(column.astype("string").str.strip(), errors="coerce").astype("float64")
+
+
+def infer_types(frame: pd.DataFrame, spec: DatasetSpec) -> DatasetSpec:
+    """Type every column the spec does not type: numeric when most values parse as numbers."""
+    special = {spec.target, spec.id, spec.date}
+    forced_numeric = [c for c in (spec.income, spec.debt, spec.requested_amount) if c]
+    numeric = list(dict.fromkeys([*spec.numeric, *forced_numeric]))
+    categorical = [c for c in spec.categorical if c not in numeric]
+    for column in frame.columns:
+        if column in special or column in numeric or column in categorical:
+            continue
+        present = frame[column].dropna()
+        parsed = _as_number(present).notna().mean() if len(present) else 0.0
+        target = numeric if parsed >= NUMERIC_SHARE_FOR_INFERENCE else categorical
+        target.append(column)
+    return replace(spec, numeric=tuple(numeric), categorical=tuple(categorical))
+
+
+def _target_labels(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> DatasetSpec:
+    """Fill in the good value when the target has exactly two values; refuse one class."""
+    values = sorted(frame[spec.target].dropna().astype(str).str.strip().unique())
+    bad = str(spec.bad_value)
+    if bad not in values:
+        raise DataError(
+            f"{path}: target column {spec.target!r} has no row with the bad value {bad!r} "
+            f"(values seen: {values[:10]}); expected data.bad_value to be one of them"
+        )
+    if spec.good_value is not None:
+        return spec
+    others = [v for v in values if v != bad]
+    if len(others) != 1:
+        raise DataError(
+            f"{path}: target column {spec.target!r} has values {values[:10]}; expected exactly "
+            f"one good value besides {bad!r} (set data.good_value to name it)"
+        )
+    return replace(spec, good_value=others[0])
+
+
+def _row_reasons(
+    frame: pd.DataFrame, typed: pd.DataFrame, spec: DatasetSpec
+) -> tuple[pd.Series, dict[str, int]]:
+    """One '; '-joined reason per refused row ('' for a kept row) and counts by column:problem."""
+    reasons: list[pd.Series] = []
+    counts: dict[str, int] = {}
+
+    def add(mask: pd.Series, column: str, problem: str, text: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            counts[f"{column}:{problem}"] = int(mask.sum())
+            reasons.append(pd.Series(np.where(mask, f"{column}: " + text, ""), index=frame.index))
+
+    target = frame[spec.target].astype("string").str.strip()
+    allowed = sorted({str(spec.bad_value), str(spec.good_value)})
+    add(target.isna(), spec.target, "missing", "target is missing")
+    unknown = target.notna() & ~target.isin(allowed)
+    text = "target value '" + target.fillna("") + f"' is unknown; expected one of {allowed}"
+    add(unknown, spec.target, "unknown_target", text)
+    for column in spec.numeric:
+        raw = frame[column].astype("string").fillna("")
+        add(frame[column].notna() & typed[column].isna(), column, "not_a_number",
+            "'" + raw + "' is not a number")  # fmt: skip
+        if column in spec.nonnegative:
+            add(typed[column] < 0, column, "negative", raw + " is negative; expected >= 0")
+    if spec.id:
+        ids = frame[spec.id].astype("string")
+        add(ids.isna(), spec.id, "missing", "id is missing")
+        duplicated = ids.notna() & ids.duplicated(keep="first")
+        add(duplicated, spec.id, "duplicate_id", "duplicate id '" + ids.fillna("") + "'")
+    if spec.date:
+        dates = pd.to_datetime(frame[spec.date], errors="coerce")
+        raw = frame[spec.date].astype("string").fillna("")
+        add(dates.isna(), spec.date, "not_a_date", "'" + raw + "' is not a date")
+    if not reasons:
+        return pd.Series("", index=frame.index), counts
+    table = pd.concat(reasons, axis=1).to_numpy()
+    joined = ["; ".join(r for r in row if r) for row in table]
+    return pd.Series(joined, index=frame.index), dict(sorted(counts.items()))
+
+
+def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path(".")) -> IngestResult:
+    """Validate the file named by ``spec`` and return kept rows, refused rows and counts.
+
+    Raises :class:`DataError` for a file-level problem, or when more than
+    ``max_quarantine_share`` of the rows would be refused.
+    """
+    path = root / spec.path
+    frame = read_raw(path)
+    missing = [c for c in spec.declared_columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: declared column(s) {missing} not found; the file has columns "
+            f"{list(frame.columns)}"
+        )
+    spec = _target_labels(frame, infer_types(frame, spec), path)
+    typed = frame.copy()
+    for column in spec.numeric:
+        typed[column] = _as_number(frame[column])
+    for column in spec.categorical:
+        typed[column] = frame[column].astype("string").str.strip()
+    reasons, reason_counts = _row_reasons(frame, typed, spec)
+    refused = reasons != ""
+    typed.insert(0, ROW, np.arange(1, len(frame) + 1))
+    accepted = typed.loc[~refused].copy()
+    target = accepted[spec.target].astype("string").str.strip()
+    accepted[BAD] = (target == str(spec.bad_value)).astype("int8")
+    accepted = accepted.drop(columns=[spec.target]).reset_index(drop=True)
+    if spec.date:
+        accepted[spec.date] = pd.to_datetime(accepted[spec.date])
+    quarantine = frame.loc[refused].astype("string").copy()
+    quarantine.insert(0, ROW, np.flatnonzero(refused.to_numpy()) + 1)
+    quarantine[REASON] = reasons[refused].to_numpy()
+    quarantine = quarantine.reset_index(drop=True)
+
+    rows_read = len(frame)
+    assert rows_read == len(accepted) + len(quarantine)
+    share = len(quarantine) / rows_read
+    metrics = {
+        "dataset": spec.name,
+        "path": spec.path,
+        "sha256": file_sha256(path),
+        "rows_read": rows_read,
+        "rows_kept": len(accepted),
+        "rows_quarantined": len(quarantine),
+        "quarantine_share": round(share, 6),
+        "bad_rate": round(float(accepted[BAD].mean()), 6) if len(accepted) else None,
+        "quarantine_reasons": reason_counts,
+    }
+    result = IngestResult(spec=spec, accepted=accepted, quarantine=quarantine, metrics=metrics)
+    if share > max_quarantine_share:
+        return result  # the caller writes the quarantine, then stops with check_quarantine_share
+    if accepted[BAD].nunique() < 2:
+        raise DataError(
+            f"{path}: after validation the target {spec.target!r} has one class only "
+            f"({accepted[BAD].map({1: 'bad', 0: 'good'}).unique().tolist()}); "
+            "expected both good and bad rows"
+        )
+    return result
+
+
+def check_quarantine_share(result: IngestResult, max_share: float) -> None:
+    """Stop when more than ``max_share`` of the rows were refused, naming the top reasons."""
+    share = result.metrics["quarantine_share"]
+    if share > max_share:
+        top = sorted(result.metrics["quarantine_reasons"].items(), key=lambda kv: -kv[1])[:5]
+        raise DataError(
+            f"{result.spec.path}: {result.metrics['rows_quarantined']} of "
+            f"{result.metrics['rows_read']} rows refused ({share:.1%}); expected at most "
+            f"{max_share:.1%} (data.max_quarantine_share). Most common reasons: {dict(top)}"
+        )

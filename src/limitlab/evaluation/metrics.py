@@ -1,0 +1,82 @@
+"""Metrics of a PD model: AUC, Gini, KS, Brier, log loss, expected calibration error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
+
+MAX_PLOT_POINTS = 200
+
+
+def _arrays(y: np.ndarray, pd_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(pd_, dtype=float)
+    if y.shape != p.shape or y.ndim != 1:
+        raise ValueError(f"expected two 1-d arrays of equal length, got {y.shape} and {p.shape}")
+    if len(np.unique(y)) != 2:
+        raise ValueError("expected both classes (0 = good, 1 = bad) among the outcomes")
+    return y, p
+
+
+def ks_table(y: np.ndarray, pd_: np.ndarray) -> pd.DataFrame:
+    """Cumulative shares of bads and goods with PD at or above each threshold."""
+    y, p = _arrays(y, pd_)
+    order = np.argsort(-p, kind="mergesort")
+    y, p = y[order], p[order]
+    cum_bad = np.cumsum(y) / y.sum()
+    cum_good = np.cumsum(1 - y) / (1 - y).sum()
+    last_of_tie = np.r_[p[1:] != p[:-1], True]
+    table = pd.DataFrame({"threshold": p, "cum_bad_share": cum_bad, "cum_good_share": cum_good})[
+        last_of_tie
+    ]
+    table["separation"] = table["cum_bad_share"] - table["cum_good_share"]
+    return table.reset_index(drop=True)
+
+
+def ks_statistic(y: np.ndarray, pd_: np.ndarray) -> float:
+    """Kolmogorov-Smirnov: largest gap between cumulative bad and good distributions."""
+    return float(ks_table(y, pd_)["separation"].max())
+
+
+def calibration_table(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Mean predicted PD against observed bad rate in equal-count bins of PD."""
+    y, p = _arrays(y, pd_)
+    ranks = pd.Series(p).rank(method="first")
+    bin_id = np.minimum((ranks.to_numpy() - 1) * bins // len(p), bins - 1).astype(int)
+    frame = pd.DataFrame({"bin": bin_id, "pd": p, "bad": y})
+    table = frame.groupby("bin").agg(
+        count=("bad", "size"), mean_pd=("pd", "mean"), observed_bad_rate=("bad", "mean")
+    )
+    return table.reset_index()
+
+
+def expected_calibration_error(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> float:
+    """Count-weighted mean absolute gap between mean PD and bad rate over equal-count bins."""
+    table = calibration_table(y, pd_, bins)
+    gaps = (table["mean_pd"] - table["observed_bad_rate"]).abs()
+    return float((gaps * table["count"]).sum() / table["count"].sum())
+
+
+def roc_points(y: np.ndarray, pd_: np.ndarray) -> pd.DataFrame:
+    """ROC curve, thinned to at most ``MAX_PLOT_POINTS`` points for plotting."""
+    y, p = _arrays(y, pd_)
+    fpr, tpr, _ = roc_curve(y, p)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), MAX_PLOT_POINTS)).astype(int))
+    return pd.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
+
+
+def classification_metrics(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> dict[str, float]:
+    """AUC, Gini, KS, Brier, log loss and ECE of predicted PDs against 0/1 outcomes."""
+    y, p = _arrays(y, pd_)
+    auc = float(roc_auc_score(y, p))
+    return {
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "ks": ks_statistic(y, p),
+        "brier": float(brier_score_loss(y, p)),
+        "log_loss": float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15))),
+        "ece": expected_calibration_error(y, p, bins),
+        "n": len(y),
+        "bad_rate": float(y.mean()),
+    }

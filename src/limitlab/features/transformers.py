@@ -1,0 +1,118 @@
+"""Feature transformers: derived affordability ratios, imputation and encoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from limitlab.data.specs import DatasetSpec
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    den = denominator.astype("float64")
+    return numerator.astype("float64") / den.where(den > 0)
+
+
+class DerivedRatios(TransformerMixin, BaseEstimator):
+    """Add ``debt_to_income`` and ``amount_to_income`` where the role columns are named.
+
+    A zero or missing income gives a missing ratio (imputed later), never an infinity.
+
+    Parameters
+    ----------
+    income, debt, requested_amount : str or None
+        Column names of monthly income, existing debt and requested amount.
+    """
+
+    def __init__(
+        self,
+        income: str | None = None,
+        debt: str | None = None,
+        requested_amount: str | None = None,
+    ) -> None:
+        self.income = income
+        self.debt = debt
+        self.requested_amount = requested_amount
+
+    def _pairs(self) -> dict[str, tuple[str, str]]:
+        pairs = {}
+        if self.income and self.debt:
+            pairs["debt_to_income"] = (self.debt, self.income)
+        if self.income and self.requested_amount:
+            pairs["amount_to_income"] = (self.requested_amount, self.income)
+        return pairs
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> DerivedRatios:
+        missing = [c for pair in self._pairs().values() for c in pair if c not in X.columns]
+        if missing:
+            raise ValueError(f"DerivedRatios: column(s) {missing} not in the input")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.derived_ = list(self._pairs())
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X.copy()
+        for name, (num, den) in self._pairs().items():
+            out[name] = _ratio(X[num], X[den])
+        return out
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray([*self.feature_names_in_, *self.derived_], dtype=object)
+
+
+def build_feature_pipeline(
+    spec: DatasetSpec, derived_ratios: bool = True, min_category_share: float = 0.01
+) -> Pipeline:
+    """The unfitted feature pipeline for ``spec``: raw applicant columns in, a float matrix out.
+
+    Numeric columns are median-imputed with a missing-value indicator; categorical columns are
+    one-hot encoded, rare levels (below ``min_category_share``) pooled, unseen levels ignored.
+    """
+    ratios = DerivedRatios(spec.income, spec.debt, spec.requested_amount)
+    derived = list(ratios._pairs()) if derived_ratios else []
+    numeric = [*spec.numeric_features, *derived]
+    encode = Pipeline(
+        [
+            ("fill", SimpleImputer(strategy="constant", fill_value="missing")),
+            (
+                "onehot",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    min_frequency=min_category_share or None,
+                    sparse_output=False,
+                ),
+            ),
+        ]
+    )
+    columns = ColumnTransformer(
+        [
+            ("num", SimpleImputer(strategy="median", add_indicator=True), numeric),
+            ("cat", encode, spec.categorical_features),
+        ],
+        remainder="drop",
+        verbose_feature_names_out=True,
+    )
+    steps = [("ratios", ratios)] if derived_ratios else []
+    pipeline = Pipeline([*steps, ("columns", columns)])
+    return pipeline.set_output(transform="pandas")
+
+
+def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """The raw applicant columns the feature pipeline needs, typed as at ingest."""
+    missing = [c for c in spec.input_columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"applicant data lacks column(s) {missing}; expected columns {spec.input_columns}"
+        )
+    out = frame[spec.input_columns].copy()
+    for column in out.columns:
+        if column in spec.categorical:
+            out[column] = out[column].astype(object).where(out[column].notna(), np.nan)
+        else:
+            out[column] = out[column].astype("float64")
+    return out

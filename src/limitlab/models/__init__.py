@@ -1,0 +1,1 @@
+"""PD model families and Optuna tuning."""

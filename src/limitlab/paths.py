@@ -1,0 +1,41 @@
+"""Where each stage reads and writes, relative to the project root (the folder of dvc.yaml)."""
+
+from pathlib import Path
+
+INTERIM = Path("data/interim")
+PROCESSED = Path("data/processed")
+MODELS = Path("models")
+REPORTS = Path("reports")
+METRICS = REPORTS / "metrics"
+PLOTS = REPORTS / "plots"
+
+SPEC = INTERIM / "spec.json"
+ACCEPTED = INTERIM / "accepted.parquet"
+QUARANTINE = INTERIM / "quarantine.parquet"
+SPLITS = INTERIM / "splits"
+FEATURES_MODEL = MODELS / "features.joblib"
+TUNE_DIR = MODELS / "tune"
+STUDY_JOURNAL = TUNE_DIR / "study.journal"
+BEST_PARAMS = TUNE_DIR / "best_params.json"
+TRAIN_DIR = MODELS / "train"
+DECISIONS = REPORTS / "limits" / "decisions.parquet"
+POLICY = REPORTS / "limits" / "policy.json"
+REGISTERED = REPORTS / "register.json"
+
+SPLIT_NAMES = ("train", "valid", "test")
+
+
+def split_path(name: str) -> Path:
+    return SPLITS / f"{name}.parquet"
+
+
+def features_path(name: str) -> Path:
+    return PROCESSED / f"{name}.parquet"
+
+
+def metrics_path(stage: str) -> Path:
+    return METRICS / f"{stage}.json"
+
+
+def model_path(family: str) -> Path:
+    return TRAIN_DIR / f"{family}.joblib"

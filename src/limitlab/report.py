@@ -1,0 +1,52 @@
+"""The short summary printed after ``make repro``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from limitlab import paths
+from limitlab.io import read_json
+from limitlab.tracking.store import tracking_uri
+
+
+def summary_text() -> str:
+    """Dataset, rows kept and quarantined, test metrics, band table, and where to look next."""
+    ingest = read_json(paths.metrics_path("ingest"))
+    evaluate = read_json(paths.metrics_path("evaluate"))
+    limits = read_json(paths.metrics_path("limits"))
+    bands = pd.DataFrame(read_json(paths.PLOTS / "band_table.json"))
+    registered = read_json(paths.REGISTERED) if paths.REGISTERED.is_file() else {}
+    cols = ["grade", "pd_from", "pd_to", "count", "mean_pd", "bad_rate", "approved", "total_limit"]
+    table = bands[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}")
+    lines = [
+        f"dataset     {ingest['dataset']} ({ingest['path']}, sha256 {ingest['sha256'][:12]})",
+        f"rows        read {ingest['rows_read']:,}  used {ingest['rows_kept']:,}  "
+        f"quarantined {ingest['rows_quarantined']:,} (see {paths.QUARANTINE})",
+        f"champion    {evaluate['champion']}  test AUC {evaluate['auc']:.3f}  "
+        f"Gini {evaluate['gini']:.3f}  KS {evaluate['ks']:.3f}  Brier {evaluate['brier']:.4f}  "
+        f"ECE {evaluate['ece']:.4f}",
+    ]
+    for family, m in evaluate["models"].items():
+        lines.append(
+            f"  {family:<10} test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  Brier {m['brier']:.4f}"
+        )
+    lines += [
+        f"limits      {limits['applicants']:,} test applicants, approval rate "
+        f"{limits['approval_rate']:.1%}, total limit {limits['total_limit']:,.0f}",
+        "",
+        "band table (test split):",
+        table,
+        "",
+    ]
+    if registered:
+        lines.append(
+            f"MLflow      run {registered['run_id']}  model {registered['registered_uri']} "
+            f"(@challenger)"
+        )
+    lines.append(f"store       {tracking_uri()}")
+    lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")
+    return "\n".join(lines)
+
+
+def print_summary() -> None:
+    print(summary_text())

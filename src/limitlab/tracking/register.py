@@ -1,0 +1,140 @@
+"""The ``register`` stage: one MLflow run per pipeline execution, and a registered model version.
+
+The run holds the flattened params, every stage's metrics, the plots, the data set (name and
+content hash), lineage tags, the Optuna trials as nested child runs, and the pyfunc bundle
+(feature pipeline + champion PD model + limit policy), registered under ``register.model_name``
+with the alias ``challenger``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import limitlab
+from limitlab import paths
+from limitlab.config import Params, flatten
+from limitlab.data.ingest import BAD
+from limitlab.data.specs import DatasetSpec
+from limitlab.evaluation import plots
+from limitlab.features.transformers import raw_inputs
+from limitlab.io import read_json, write_json
+from limitlab.models.families import FAMILIES
+from limitlab.models.tuning import METRIC, open_study
+from limitlab.serving.pyfunc import LimitModel, bundle_output
+from limitlab.serving.scorer import Scorer
+from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
+from limitlab.tracking.store import lineage_tags, project_root, use_project_store
+
+STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits")
+MODEL_NAME_IN_RUN = "limit_model"
+CHALLENGER = "challenger"
+_REQUIREMENTS = (
+    "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
+    "pydantic", "pyyaml", "cloudpickle",
+)  # fmt: skip
+
+
+def pinned_requirements() -> list[str]:
+    """The serving bundle's pip requirements, pinned to the versions installed from the lock."""
+    pins = []
+    for name in _REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def _figures(champion: str) -> dict:
+    roc = {f: pd.DataFrame(read_json(paths.PLOTS / "roc" / f"{f}.json")) for f in FAMILIES}
+    cal = {f: pd.DataFrame(read_json(paths.PLOTS / "calibration" / f"{f}.json")) for f in FAMILIES}
+    ks = pd.DataFrame(read_json(paths.PLOTS / "ks.json"))
+    return {
+        "roc": plots.roc_figure(roc),
+        "calibration": plots.calibration_figure(cal),
+        "ks": plots.ks_figure(ks, champion),
+    }
+
+
+def _log_model(spec: DatasetSpec, champion: str, model_name: str) -> tuple[str, str]:
+    """Log the pyfunc bundle and register it; return (model URI in the run, version)."""
+    test = pd.read_parquet(paths.split_path("test"))
+    example = raw_inputs(test.head(5), spec)
+    scorer = Scorer.from_project(champion)
+    signature = infer_signature(example, bundle_output(scorer, example))
+    info = mlflow.pyfunc.log_model(
+        name=MODEL_NAME_IN_RUN,
+        python_model=LimitModel(),
+        artifacts={
+            "spec": str(paths.SPEC),
+            "features": str(paths.FEATURES_MODEL),
+            "model": str(paths.model_path(champion)),
+            "policy": str(paths.POLICY),
+        },
+        code_paths=[str(Path(limitlab.__file__).parent)],
+        signature=signature,
+        input_example=example,
+        pip_requirements=pinned_requirements(),
+        registered_model_name=model_name,
+    )
+    return info.model_uri, str(info.registered_model_version)
+
+
+def run_register(params: Params) -> dict:
+    """Log this pipeline execution to MLflow and register its model; return what was written."""
+    root = project_root()
+    experiment_id = use_project_store(params.registry.experiment, root)
+    spec = DatasetSpec.from_json(paths.SPEC)
+    ingest_metrics = read_json(paths.metrics_path("ingest"))
+    champion = read_json(paths.metrics_path("train"))["champion"]
+    best = read_json(paths.BEST_PARAMS)
+    run_name = f"{spec.name}-{champion}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        mlflow.set_tags(
+            {
+                **lineage_tags(Path.cwd()),
+                "dataset.name": spec.name,
+                "dataset.path": spec.path,
+                "dataset.sha256": ingest_metrics["sha256"],
+                "champion": champion,
+            }
+        )
+        log_params(flatten(params))
+        log_params({f"best.{k}": v for k, v in best["params"].items()})
+        metrics = {}
+        for stage in STAGES_WITH_METRICS:
+            metrics.update(numeric_metrics(stage, read_json(paths.metrics_path(stage))))
+        test = read_json(paths.metrics_path("evaluate"))
+        metrics.update(
+            {f"test_{k}": v for k, v in numeric_metrics("", test).items() if "." not in k}
+        )
+        mlflow.log_metrics(metrics)
+        accepted = pd.read_parquet(paths.ACCEPTED)
+        dataset = mlflow.data.from_pandas(accepted, source=spec.path, name=spec.name, targets=BAD)
+        mlflow.log_input(dataset, context="training")
+        log_figures(_figures(champion))
+        mlflow.log_artifacts(str(paths.PLOTS), "plots/data")
+        mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
+        study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune.seed)
+        n_trials = log_trials(MlflowClient(), experiment_id, run.info.run_id, study, METRIC)
+        model_uri, model_version = _log_model(spec, champion, params.registry.model_name)
+        MlflowClient().set_registered_model_alias(
+            params.registry.model_name, CHALLENGER, model_version
+        )
+    result = {
+        "run_id": run.info.run_id,
+        "experiment_id": experiment_id,
+        "model_name": params.registry.model_name,
+        "model_version": model_version,
+        "model_uri": model_uri,
+        "registered_uri": f"models:/{params.registry.model_name}/{model_version}",
+        "nested_trial_runs": n_trials,
+    }
+    write_json(paths.REGISTERED, result)
+    return result
