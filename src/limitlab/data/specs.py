@@ -173,11 +173,4 @@ def resolve_spec(params: DataParams) -> DatasetSpec:
         raise ParamsError(
             f"data.dataset: unknown dataset {params.dataset!r}; expected one of {choices}"
         )
-    spec = BUNDLED[params.dataset]
-    if overrides.get("path") and "target" not in overrides:
-        raise ParamsError(
-            f"data.path is set to {overrides['path']!r} with data.dataset "
-            f"{params.dataset!r}; set data.dataset to 'custom' and name data.target and "
-            "data.bad_value to use your own file"
-        )
-    return replace(spec, **overrides)
+    return replace(BUNDLED[params.dataset], **overrides)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -65,6 +67,15 @@ class DerivedRatios(TransformerMixin, BaseEstimator):
         return np.asarray([*self.feature_names_in_, *self.derived_], dtype=object)
 
 
+_UNSAFE = re.compile(r"[^0-9A-Za-z_.=+-]+")
+
+
+def category_feature_name(feature: str, category: object) -> str:
+    """One-hot column name with only safe characters (XGBoost refuses ``[``, ``]`` and ``<``)."""
+    text = _UNSAFE.sub("_", str(category)).strip("_") or "blank"
+    return f"{feature}={text}"
+
+
 def build_feature_pipeline(
     spec: DatasetSpec, derived_ratios: bool = True, min_category_share: float = 0.01
 ) -> Pipeline:
@@ -85,6 +96,7 @@ def build_feature_pipeline(
                     handle_unknown="infrequent_if_exist",
                     min_frequency=min_category_share or None,
                     sparse_output=False,
+                    feature_name_combiner=category_feature_name,
                 ),
             ),
         ]

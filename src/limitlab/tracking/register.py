@@ -8,6 +8,8 @@ with the alias ``challenger``.
 
 from __future__ import annotations
 
+import os
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -88,6 +90,9 @@ def _log_model(spec: DatasetSpec, champion: str, model_name: str) -> tuple[str, 
 
 def run_register(params: Params) -> dict:
     """Log this pipeline execution to MLflow and register its model; return what was written."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore", message=".*Integer columns in Python cannot represent")
+    warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple")
     root = project_root()
     experiment_id = use_project_store(params.registry.experiment, root)
     spec = DatasetSpec.from_json(paths.SPEC)

@@ -47,11 +47,12 @@ def artifact_root(root: Path | None = None) -> str:
 
 def use_project_store(experiment: str, root: Path | None = None) -> str:
     """Point MLflow at the project's store and experiment; return the experiment id."""
+    embedded = not os.environ.get("MLFLOW_TRACKING_URI")  # read before set_tracking_uri sets it
     mlflow.set_tracking_uri(tracking_uri(root))
     found = mlflow.get_experiment_by_name(experiment)
     if found is not None:
         return found.experiment_id
-    location = None if os.environ.get("MLFLOW_TRACKING_URI") else artifact_root(root)
+    location = artifact_root(root) if embedded else None
     return mlflow.create_experiment(experiment, artifact_location=location)
 
 

@@ -1,0 +1,86 @@
+"""Shared fixtures: small parameter sets and throw-away project copies with real git and DVC."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", "data/raw", "src")
+FAST_TUNE = {"n_trials": 3, "max_estimators": 150, "early_stopping_rounds": 20}
+
+
+TEST_ENV = {
+    "GIT_AUTHOR_NAME": "limitlab tests",
+    "GIT_AUTHOR_EMAIL": "tests@limitlab.invalid",
+    "GIT_COMMITTER_NAME": "limitlab tests",
+    "GIT_COMMITTER_EMAIL": "tests@limitlab.invalid",
+    "DVC_NO_ANALYTICS": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
+def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command with the test environment's tools first on PATH and no outside store."""
+    env = {**os.environ, **TEST_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    for key in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME"):
+        env.pop(key, None)
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def edit_params(root: Path, **sections: dict) -> None:
+    """Update sections of ``params.yaml`` in a project copy."""
+    path = root / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for name, values in sections.items():
+        params.setdefault(name, {}).update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    for key, value in TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def make_project(root: Path) -> Path:
+    """A copy of the project (pipeline, params, bundled data, code) as its own git + DVC repo."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    shutil.copy2(REPO / ".gitignore", root / ".gitignore")
+    edit_params(root, tune=FAST_TUNE)
+    run(["git", "init", "-q", "-b", "main"], root)
+    run(["dvc", "init", "-q"], root)
+    run(["dvc", "config", "core.analytics", "false"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-qm", "test project"], root)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work in an empty temporary folder (stages write relative to the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

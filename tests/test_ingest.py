@@ -1,0 +1,109 @@
+"""Ingest: file-level errors stop with a clear message; row-level problems go to quarantine."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from limitlab.config import DataParams
+from limitlab.data.ingest import BAD, REASON, check_quarantine_share, ingest
+from limitlab.data.specs import DataError, resolve_spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def custom(path: Path, **roles) -> object:
+    return resolve_spec(
+        DataParams(dataset="custom", path=str(path), target="status", bad_value="bad", **roles)
+    )
+
+
+def write(tmp_path: Path, text: str, name: str = "apps.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+GOOD = "id,status,income,debt,job\n1,good,100,5,a\n2,bad,50,0,b\n3,good,80,,a\n4,bad,70,2,b\n"
+
+
+def test_clean_file_keeps_every_row_and_infers_types(tmp_path: Path) -> None:
+    result = ingest(custom(write(tmp_path, GOOD), id="id", income="income"), 0.2)
+    assert result.metrics["rows_read"] == 4
+    assert result.metrics["rows_kept"] == 4 and result.metrics["rows_quarantined"] == 0
+    assert result.spec.good_value == "good"
+    assert "debt" in result.spec.numeric and "job" in result.spec.categorical
+    assert result.accepted[BAD].tolist() == [0, 1, 0, 1]
+    assert result.accepted["income"].dtype == "float64"
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"absent\.csv: data file not found"):
+        ingest(custom(tmp_path / "absent.csv"), 0.2)
+
+
+def test_empty_file_and_header_only_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="the file is empty"):
+        ingest(custom(write(tmp_path, "")), 0.2)
+    with pytest.raises(DataError, match="no data rows"):
+        ingest(custom(write(tmp_path, "status,income\n", "h.csv")), 0.2)
+
+
+def test_missing_target_or_declared_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "outcome,income\ngood,1\nbad,2\n")
+    with pytest.raises(DataError, match=r"declared column\(s\) \['status'\] not found"):
+        ingest(custom(path), 0.2)
+    with pytest.raises(DataError, match=r"\['salary'\] not found.*columns \['id'"):
+        ingest(custom(write(tmp_path, GOOD, "g.csv"), income="salary"), 0.2)
+
+
+def test_one_class_target_stops(tmp_path: Path) -> None:
+    path = write(tmp_path, "status,income\nbad,1\nbad,2\n")
+    with pytest.raises(DataError, match="one good value besides 'bad'"):
+        ingest(custom(path), 0.2)
+    no_bad = write(tmp_path, "status,income\ngood,1\ngood,2\n", "g.csv")
+    with pytest.raises(DataError, match="no row with the bad value 'bad'"):
+        ingest(custom(no_bad), 0.2)
+
+
+def test_unknown_target_values_are_quarantined(tmp_path: Path) -> None:
+    text = GOOD + "5,maybe,60,1,a\n6,,60,1,a\n"
+    result = ingest(custom(write(tmp_path, text), good_value="good"), 0.5)
+    q = result.quarantine
+    assert q["_row"].tolist() == [5, 6]
+    assert "target value 'maybe' is unknown" in q.loc[0, REASON]
+    assert "target is missing" in q.loc[1, REASON]
+    assert result.metrics["quarantine_reasons"] == {"status:missing": 1, "status:unknown_target": 1}
+
+
+def test_text_in_numeric_column_negative_income_and_duplicate_id(tmp_path: Path) -> None:
+    rows = [f"{i},{'bad' if i % 2 else 'good'},{50 + i},1,a" for i in range(1, 41)]
+    rows += ["41,good,abc,1,a", "42,bad,-10,1,b", "3,good,70,1,a"]
+    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows) + "\n")
+    result = ingest(custom(path, id="id", income="income"), 0.2)
+    reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+    assert reasons == {
+        41: "income: 'abc' is not a number",
+        42: "income: -10 is negative; expected >= 0",
+        43: "id: duplicate id '3'",
+    }
+    m = result.metrics
+    assert m["rows_read"] == m["rows_kept"] + m["rows_quarantined"] == 43
+    assert result.quarantine["income"].tolist() == ["abc", "-10", "70"]  # kept as read
+
+
+def test_too_many_refused_rows_stop_the_stage(tmp_path: Path) -> None:
+    text = GOOD + "5,good,x,1,a\n6,bad,y,1,a\n7,good,z,1,a\n"
+    result = ingest(custom(write(tmp_path, text), numeric=["income"]), 0.2)
+    assert result.metrics["rows_quarantined"] == 3
+    with pytest.raises(DataError, match=r"3 of 7 rows refused \(42.9%\); expected at most 20.0%"):
+        check_quarantine_share(result, 0.2)
+
+
+def test_parquet_input_and_bundled_data(tmp_path: Path) -> None:
+    frame = pd.read_csv(REPO / "data/raw/credit_scoring.csv")
+    frame.to_parquet(tmp_path / "cs.parquet")
+    spec = resolve_spec(DataParams(dataset="credit_scoring", path=str(tmp_path / "cs.parquet")))
+    result = ingest(spec, 0.2)
+    assert result.metrics["rows_read"] == len(frame) == result.metrics["rows_kept"]
+    assert result.metrics["bad_rate"] == pytest.approx((frame["Status"] == "bad").mean(), abs=1e-6)

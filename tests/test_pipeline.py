@@ -1,0 +1,148 @@
+"""The real pipeline on bundled data: real DVC, Optuna journal storage, MLflow SQLite store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .conftest import FAST_TUNE, edit_params, make_project, run
+
+pytestmark = pytest.mark.pipeline
+MODEL = "limitlab-pd"
+
+
+def read(root: Path, rel: str) -> dict:
+    return json.loads((root / rel).read_text())
+
+
+def client_for(root: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
+
+
+def parent_runs(client: MlflowClient) -> list:
+    exp = client.get_experiment_by_name("limitlab")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = make_project(tmp_path_factory.mktemp("built") / "project")
+    done = run(["dvc", "repro"], root)
+    return root, done.stdout
+
+
+def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
+    root, out = built
+    for stage in ("ingest", "split", "features", "tune", "train", "evaluate", "limits", "register"):
+        assert f"Running stage '{stage}'" in out
+    ingest = read(root, "reports/metrics/ingest.json")
+    assert ingest["rows_read"] == ingest["rows_kept"] + ingest["rows_quarantined"] == 4454
+    evaluate = read(root, "reports/metrics/evaluate.json")
+    assert 0.75 < evaluate["auc"] < 0.95  # credit_scoring AUCs in the literature are ~0.83
+    assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
+    assert set(evaluate["models"]) == {"xgboost", "logistic"}
+    bands = pd.DataFrame(read(root, "reports/plots/band_table.json"))
+    limits = read(root, "reports/metrics/limits.json")
+    assert (
+        bands["count"].sum()
+        == limits["applicants"]
+        == read(root, "reports/metrics/split.json")["test"]["rows"]
+    )
+    assert bands["total_limit"].sum() == pytest.approx(limits["total_limit"])
+    # risk must rise down the scale: the declined group is worse than grade A
+    assert bands.iloc[-1]["bad_rate"] > bands.iloc[0]["bad_rate"]
+
+
+def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:
+    root, _ = built
+    out = run(["dvc", "repro"], root).stdout
+    assert "Running stage" not in out
+    assert "didn't change" in out
+    assert len(parent_runs(client_for(root))) == 1
+
+
+def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[Path, str]) -> None:
+    root, _ = built
+    client = client_for(root)
+    (parent,) = parent_runs(client)
+    data = parent.data
+    assert data.params["tune.n_trials"] == str(FAST_TUNE["n_trials"])
+    assert data.params["data.dataset"] == "credit_scoring"
+    evaluate = read(root, "reports/metrics/evaluate.json")
+    assert data.metrics["test_auc"] == pytest.approx(evaluate["auc"])
+    assert data.metrics["ingest.rows_kept"] == 4454
+    sha = hashlib.sha256((root / "data/raw/credit_scoring.csv").read_bytes()).hexdigest()
+    assert data.tags["dataset.sha256"] == sha
+    head = run(["git", "rev-parse", "HEAD"], root).stdout.strip()
+    assert data.tags["mlflow.source.git.commit"] == head
+    assert data.tags["git.dirty"] in {"true", "false"}
+    assert parent.inputs.dataset_inputs[0].dataset.name == "credit_scoring"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    assert {"plots/roc.png", "plots/calibration.png", "plots/ks.png"} <= artifacts
+    exp_id = parent.info.experiment_id
+    children = client.search_runs(
+        [exp_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
+    assert len(children) == FAST_TUNE["n_trials"]
+    best = read(root, "models/tune/best_params.json")
+    assert max(c.data.metrics["valid_auc"] for c in children) == pytest.approx(
+        best["best_valid_auc"]
+    )
+    # the store lives at the project root, with artifacts beside it
+    assert (root / "mlflow.db").is_file() and (root / "mlartifacts").is_dir()
+
+
+def test_registered_model_gives_the_pipeline_decisions(built: tuple[Path, str]) -> None:
+    root, _ = built
+    client = client_for(root)
+    version = client.get_model_version_by_alias(MODEL, "challenger")
+    assert str(version.version) == str(read(root, "reports/register.json")["model_version"])
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@challenger")
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    expected = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    inputs = test[[c for c in test.columns if not c.startswith("_")]].head(50)
+    spec = read(root, "data/interim/spec.json")
+    inputs = inputs.drop(columns=[c for c in spec["protected"] if c not in spec["numeric"]])
+    got = model.predict(inputs.astype({c: "float64" for c in spec["numeric"] if c in inputs}))
+    np.testing.assert_allclose(got["pd"], expected["pd"].head(50), rtol=0, atol=1e-9)
+    assert got["limit"].tolist() == expected["limit"].head(50).tolist()
+    assert got["grade"].tolist() == expected["grade"].head(50).tolist()
+
+
+def test_german_credit_experiment_is_a_params_change_only(built: tuple[Path, str]) -> None:
+    root, _ = built
+    run(["dvc", "exp", "run", "-n", "german", "-S", "data.dataset=german_credit"], root)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], root).stdout)
+    text = json.dumps(shown)
+    assert "german" in text and "german_credit" in text
+    evaluate = read(root, "reports/metrics/evaluate.json")
+    assert read(root, "reports/metrics/ingest.json")["rows_read"] == 1000
+    assert 0.6 < evaluate["auc"] < 0.95
+    runs = parent_runs(client_for(root))
+    assert [r.data.tags["dataset.name"] for r in runs] == ["credit_scoring", "german_credit"]
+    assert runs[-1].data.tags["dvc.experiment"] == "german"
+    assert str(client_for(root).get_model_version_by_alias(MODEL, "challenger").version) == "2"
+
+
+def test_tuning_is_deterministic_and_resumes(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    for stage in ("ingest", "split", "features", "tune"):
+        run(["limitlab", stage], root)
+    first = read(root, "models/tune/best_params.json")
+    (root / "models/tune/study.journal").unlink()
+    run(["limitlab", "tune"], root)
+    assert read(root, "models/tune/best_params.json") == first
+    edit_params(root, tune={"n_trials": FAST_TUNE["n_trials"] + 2})
+    run(["limitlab", "tune"], root)
+    resumed = read(root, "models/tune/best_params.json")
+    assert resumed["study_name"] == first["study_name"]
+    assert resumed["n_trials_complete"] == FAST_TUNE["n_trials"] + 2
