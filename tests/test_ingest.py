@@ -107,3 +107,23 @@ def test_parquet_input_and_bundled_data(tmp_path: Path) -> None:
     result = ingest(spec, 0.2)
     assert result.metrics["rows_read"] == len(frame) == result.metrics["rows_kept"]
     assert result.metrics["bad_rate"] == pytest.approx((frame["Status"] == "bad").mean(), abs=1e-6)
+
+
+def test_date_split_is_out_of_time(tmp_path: Path) -> None:
+    from limitlab.config import Params, parse_params
+    from limitlab.stages import split_frame
+
+    rows = [f"{i},{'bad' if i % 3 == 0 else 'good'},2024-01-{1 + i % 28:02d}" for i in range(60)]
+    path = write(tmp_path, "id,status,applied\n" + "\n".join(rows) + "\n")
+    result = ingest(custom(path, id="id", date="applied"), 0.2)
+    params: Params = parse_params(yaml_params())
+    parts = split_frame(result.accepted, result.spec, params)
+    assert parts["train"]["applied"].max() <= parts["valid"]["applied"].min()
+    assert parts["valid"]["applied"].max() <= parts["test"]["applied"].min()
+    assert sum(len(p) for p in parts.values()) == 60
+
+
+def yaml_params() -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / "params.yaml").read_text())

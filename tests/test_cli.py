@@ -1,0 +1,37 @@
+"""The CLI stops on bad input with one clear line naming the file, column or key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .conftest import edit_params, run
+
+
+def test_missing_file_stops_ingest_with_its_name(project: Path) -> None:
+    edit_params(project, data={"dataset": "custom", "path": "data/raw/none.csv",
+                               "target": "y", "bad_value": 1})  # fmt: skip
+    done = run(["limitlab", "ingest"], project, check=False)
+    assert done.returncode == 2
+    assert "data/raw/none.csv: data file not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_invalid_params_value_stops_with_the_key(project: Path) -> None:
+    edit_params(project, split={"seed": "forty-two"})
+    done = run(["limitlab", "split"], project, check=False)
+    assert done.returncode == 2
+    assert "split.seed" in done.stderr and "forty-two" in done.stderr
+
+
+def test_too_many_refused_rows_stop_ingest_but_keep_the_quarantine(project: Path) -> None:
+    frame = pd.read_csv(project / "data/raw/credit_scoring.csv", dtype=str)
+    frame.loc[: len(frame) // 3, "Income"] = "unknown"
+    frame.to_csv(project / "data/raw/credit_scoring.csv", index=False)
+    done = run(["limitlab", "ingest"], project, check=False)
+    assert done.returncode == 2
+    assert "rows refused" in done.stderr and "Income:not_a_number" in done.stderr
+    quarantine = pd.read_parquet(project / "data/interim/quarantine.parquet")
+    assert len(quarantine) == len(frame) // 3 + 1
+    assert quarantine["reason"].str.contains("Income: 'unknown' is not a number").all()
