@@ -8,6 +8,7 @@ with the alias ``challenger``.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from importlib.metadata import PackageNotFoundError, version
@@ -28,7 +29,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.io import read_json, write_json
 from limitlab.models.families import FAMILIES
 from limitlab.models.tuning import METRIC, open_study
-from limitlab.serving.pyfunc import LimitModel, bundle_output
+from limitlab.serving.pyfunc import bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
@@ -72,7 +73,7 @@ def _log_model(spec: DatasetSpec, champion: str, model_name: str) -> tuple[str, 
     signature = infer_signature(example, bundle_output(scorer, example))
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
-        python_model=LimitModel(),
+        python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
         artifacts={
             "spec": str(paths.SPEC),
             "features": str(paths.FEATURES_MODEL),
@@ -93,6 +94,7 @@ def run_register(params: Params) -> dict:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore", message=".*Integer columns in Python cannot represent")
     warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     root = project_root()
     experiment_id = use_project_store(params.registry.experiment, root)
     spec = DatasetSpec.from_json(paths.SPEC)
