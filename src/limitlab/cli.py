@@ -1,12 +1,12 @@
 """The ``limitlab`` command: one sub-command per pipeline stage, plus ``summary``.
 
-No logic lives here: each command loads ``params.yaml`` and calls its stage.
+No logic lives here: each stage command loads ``params.yaml`` and calls its stage function.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -14,80 +14,61 @@ import typer
 from limitlab.config import ParamsError, load_params
 from limitlab.data.specs import DataError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="limitlab: credit-limit modelling. One command per pipeline stage, plus summary.",
+)
+PARAMS_OPTION = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
+
+STAGES: dict[str, tuple[str, str]] = {
+    "ingest": (
+        "limitlab.stages:run_ingest",
+        "Validate raw data; write kept rows and a quarantine of refused rows with reasons.",
+    ),
+    "split": (
+        "limitlab.stages:run_split",
+        "Split kept rows into train / validation / test (stratified, or by date).",
+    ),
+    "features": (
+        "limitlab.stages:run_features",
+        "Fit the feature pipeline on train and transform every split.",
+    ),
+    "tune": (
+        "limitlab.stages:run_tune",
+        "Tune XGBoost with Optuna (resumable study in a journal file).",
+    ),
+    "train": (
+        "limitlab.stages:run_train",
+        "Fit the tuned XGBoost and the logistic baseline; choose the champion on validation.",
+    ),
+    "evaluate": (
+        "limitlab.stages:run_evaluate",
+        "Test metrics for every model family; data for the ROC, calibration and KS plots.",
+    ),
+    "limits": ("limitlab.stages:run_limits", "Grades and limits for the test split; band table."),
+    "register": (
+        "limitlab.tracking.register:run_register",
+        "Log the pipeline execution to MLflow and register the model.",
+    ),
+}
 
 
-def _run(stage: Callable, params_path: Path) -> None:
-    try:
-        stage(load_params(params_path))
-    except (ParamsError, DataError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+def _add_stage(name: str, target: str, help_text: str) -> None:
+    def command(params: Path = PARAMS_OPTION) -> None:
+        module, function = target.split(":")
+        stage = getattr(importlib.import_module(module), function)
+        try:
+            stage(load_params(params))
+        except (ParamsError, DataError) as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+
+    app.command(name=name, help=help_text)(command)
 
 
-@app.command()
-def ingest(params: Path = ParamsOption) -> None:
-    """Validate raw data; write kept rows and a quarantine of refused rows with reasons."""
-    from limitlab.stages import run_ingest
-
-    _run(run_ingest, params)
-
-
-@app.command()
-def split(params: Path = ParamsOption) -> None:
-    """Split kept rows into train / validation / test (stratified, or by date)."""
-    from limitlab.stages import run_split
-
-    _run(run_split, params)
-
-
-@app.command()
-def features(params: Path = ParamsOption) -> None:
-    """Fit the feature pipeline on train and transform every split."""
-    from limitlab.stages import run_features
-
-    _run(run_features, params)
-
-
-@app.command()
-def tune(params: Path = ParamsOption) -> None:
-    """Tune XGBoost with Optuna (resumable study in a journal file)."""
-    from limitlab.stages import run_tune
-
-    _run(run_tune, params)
-
-
-@app.command()
-def train(params: Path = ParamsOption) -> None:
-    """Fit the tuned XGBoost and the logistic baseline; choose the champion on validation."""
-    from limitlab.stages import run_train
-
-    _run(run_train, params)
-
-
-@app.command()
-def evaluate(params: Path = ParamsOption) -> None:
-    """Test metrics for every model family; data for the ROC, calibration and KS plots."""
-    from limitlab.stages import run_evaluate
-
-    _run(run_evaluate, params)
-
-
-@app.command()
-def limits(params: Path = ParamsOption) -> None:
-    """Grades and limits for the test split; the band table."""
-    from limitlab.stages import run_limits
-
-    _run(run_limits, params)
-
-
-@app.command()
-def register(params: Path = ParamsOption) -> None:
-    """Log the pipeline execution to MLflow and register the model."""
-    from limitlab.tracking.register import run_register
-
-    _run(run_register, params)
+for _name, (_target, _help) in STAGES.items():
+    _add_stage(_name, _target, _help)
 
 
 @app.command()
