@@ -18,6 +18,7 @@ from .conftest import FAST_TUNE, edit_params, make_project, run
 
 pytestmark = pytest.mark.pipeline
 MODEL = "limitlab-pd"
+REASONS = ("reason_1", "reason_2", "reason_3", "reason_4")
 
 
 def read(root: Path, rel: str) -> dict:
@@ -52,6 +53,13 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
     assert set(evaluate["models"]) == {"xgboost", "logistic"}
     bands = pd.DataFrame(read(root, "reports/plots/band_table.json"))
+    optimised = read(root, "reports/limits/optimised_caps.json")
+    assert (
+        optimised["optimised"]["totals"]["expected_profit"]
+        >= (optimised["configured"]["totals"]["expected_profit"])
+    )
+    segments = pd.DataFrame(read(root, "reports/limits/segments.json"))
+    assert set(segments["segment"]) == {"income_tier", "credit_history", "spending"}
     limits = read(root, "reports/metrics/limits.json")
     assert (
         bands["count"].sum()
@@ -109,15 +117,16 @@ def test_registered_model_gives_the_pipeline_decisions(built: tuple[Path, str]) 
     assert str(version.version) == str(read(root, "reports/register.json")["model_version"])
     mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
     model = mlflow.pyfunc.load_model(f"models:/{MODEL}@challenger")
-    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
-    expected = pd.read_parquet(root / "reports/limits/decisions.parquet")
-    inputs = test[[c for c in test.columns if not c.startswith("_")]].head(50)
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(50)
+    expected = pd.read_parquet(root / "reports/limits/decisions.parquet").head(50)
+    columns = model.metadata.get_input_schema().input_names()
     spec = read(root, "data/interim/spec.json")
-    inputs = inputs.drop(columns=[c for c in spec["protected"] if c not in spec["numeric"]])
-    got = model.predict(inputs.astype({c: "float64" for c in spec["numeric"] if c in inputs}))
-    np.testing.assert_allclose(got["pd"], expected["pd"].head(50), rtol=0, atol=1e-9)
-    assert got["limit"].tolist() == expected["limit"].head(50).tolist()
-    assert got["grade"].tolist() == expected["grade"].head(50).tolist()
+    assert not set(spec["protected"]) & set(columns)  # protected attributes are never inputs
+    numeric = {c: "float64" for c in columns if c in spec["numeric"]}
+    got = model.predict(test[columns].astype(numeric))
+    np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
+    for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
+        assert got[column].tolist() == expected[column].tolist(), column
 
 
 def test_queued_experiment_logs_to_the_main_store(built: tuple[Path, str]) -> None:
@@ -150,6 +159,12 @@ def test_german_credit_experiment_is_a_params_change_only(built: tuple[Path, str
     evaluate = read(root, "reports/metrics/evaluate.json")
     assert read(root, "reports/metrics/ingest.json")["rows_read"] == 1000
     assert 0.6 < evaluate["auc"] < 0.95
+    limits = read(root, "reports/metrics/limits.json")
+    assert set(limits["segments_not_applied"]) == {"income_tier", "credit_history", "spending"}
+    assert set(limits["binding_cap"]) <= {"income_missing", "pd_above_cutoff"}  # no income column
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    approved = decisions[decisions["decision"] == "approve"]
+    assert approved["reason_1"].str.startswith("Income was not provided").all()
     runs = parent_runs(client_for(root))
     assert [r.data.tags["dataset.name"] for r in runs][-1] == "german_credit"
     assert runs[-1].data.tags["dvc.experiment"] == "german"

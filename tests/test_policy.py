@@ -1,57 +1,189 @@
+"""Limit policy engine: each cap, products, segments, economics, reasons and the optimiser."""
+
+from __future__ import annotations
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from limitlab.config import load_params
-from limitlab.limits.policy import Policy, assign_limits, band_table, round_down_to_ladder
+from limitlab.config import LimitsParams, ParamsError, load_params, parse_params
+from limitlab.data.specs import DataError, DatasetSpec
+from limitlab.limits import Policy, decide, principal_reasons
+from limitlab.limits.caps import payment_per_unit, round_down_to_ladder
+from limitlab.limits.optimise import candidate_outcomes, optimise_caps
 
 from .conftest import REPO
 
+SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad", income="income",
+                   debt="debt")  # fmt: skip
+COLUMNS = ["income", "debt", "Records", "Expenses"]
 
-@pytest.fixture
-def policy() -> Policy:
-    return Policy.from_params(load_params(REPO / "params.yaml").limits)
+
+def limits_params(**update) -> LimitsParams:
+    return load_params(REPO / "params.yaml").limits.model_copy(update=update)
 
 
-def test_grades_follow_the_master_scale_boundaries(policy: Policy) -> None:
-    out = assign_limits(np.array([0.0, 0.02, 0.0201, 0.6, 0.61]), policy)
+def make_policy(**update) -> Policy:
+    return Policy.build(limits_params(**update), SPEC, COLUMNS)
+
+
+def applicants(income, debt=0.0, records="no", expenses=60.0) -> pd.DataFrame:
+    income = np.atleast_1d(np.asarray(income, dtype=float))
+    n = len(income)
+    return pd.DataFrame({"income": income, "debt": np.broadcast_to(debt, n).astype(float),
+                         "Records": [records] * n, "Expenses": [expenses] * n})  # fmt: skip
+
+
+def test_grades_follow_the_master_scale_and_decline_above_it() -> None:
+    policy = make_policy(segments=[])
+    out = decide(np.array([0.0, 0.02, 0.0201, 0.6, 0.61]), applicants([1e6] * 5), policy)
     assert out["grade"].tolist() == ["A", "A", "B", "J", "decline"]
     assert out["limit"].tolist() == [10000, 10000, 7500, 500, 0]
     assert out["decision"].tolist() == ["approve"] * 4 + ["decline"]
-    assert out["binding_cap"].tolist()[-1] == "pd_above_scale"
+    assert out["binding_cap"].tolist() == ["grade"] * 4 + ["pd_above_cutoff"]
 
 
 def test_ladder_rounds_down_and_below_first_band_is_zero() -> None:
-    got = round_down_to_ladder(np.array([100.0, 250.0, 999.0, 20000.0]), (250, 500, 1000))
-    assert got.tolist() == [0.0, 250.0, 500.0, 1000.0]
+    got = round_down_to_ladder(np.array([100.0, 250.0, 999.0, 20000.0, np.nan]), [250, 500, 1000])
+    assert got.tolist() == [0.0, 250.0, 500.0, 1000.0, 0.0]
 
 
-def test_affordability_caps_the_grade_limit(policy: Policy) -> None:
-    # capacity 0.35 x 100 - 0.03 x 500 = 20 a month; 20 / instalment per unit ~ 553
-    out = assign_limits(
-        np.array([0.01, 0.01]), policy, np.array([100.0, 10000.0]), np.array([500.0, 0.0])
-    )
-    afford = 20 / policy.payment_per_unit
-    assert out["affordable_cap"].iloc[0] == pytest.approx(afford)
-    assert out["limit"].tolist() == [500.0, 10000.0]
+def test_affordability_caps_and_the_full_line_fits_capacity() -> None:
+    policy = make_policy(segments=[])
+    product = policy.product("revolving")
+    out = decide(np.array([0.01, 0.01]), applicants([100.0, 1e6], debt=[500.0, 0.0]), policy)
+    capacity = 0.35 * 100 - 0.03 * 500
+    assert out["affordable_cap"].iloc[0] == pytest.approx(capacity / payment_per_unit(product))
     assert out["binding_cap"].tolist() == ["affordability", "grade"]
-    payment = out["limit"].iloc[0] * policy.payment_per_unit
-    assert payment <= 0.35 * 100 - 0.03 * 500  # the full line fits the capacity
+    assert out["limit"].iloc[0] * payment_per_unit(product) <= capacity
 
 
-def test_missing_income_fallbacks(policy: Policy) -> None:
-    out = assign_limits(np.array([0.01]), policy, np.array([np.nan]))
-    assert out["limit"].iloc[0] == 5000.0 and out["binding_cap"].iloc[0] == "income_missing"
-    strict = Policy(**{**policy.__dict__, "missing_income": "decline"})
-    out = assign_limits(np.array([0.01]), strict, np.array([np.nan]))
-    assert out["decision"].iloc[0] == "decline" and out["limit"].iloc[0] == 0.0
+def test_missing_income_reduces_the_grade_cap_or_declines_with_a_reason() -> None:
+    reduced = decide(np.array([0.01]), applicants([np.nan]), make_policy(segments=[]))
+    assert reduced["limit"].iloc[0] == 5000 and reduced["binding_cap"].iloc[0] == "income_missing"
+    rules = limits_params().affordability.model_copy(update={"missing_income": "decline"})
+    strict = make_policy(segments=[], affordability=rules)
+    out = decide(np.array([0.01]), applicants([np.nan]), strict)
+    assert out["decision"].iloc[0] == "decline" and out["limit"].iloc[0] == 0
+    reasons = principal_reasons(out, None, strict)
+    assert reasons["reason_1"].iloc[0].startswith("Income was not provided")
 
 
-def test_band_table_counts_and_bad_rates(policy: Policy) -> None:
-    pds = np.array([0.01, 0.015, 0.03, 0.9])
-    table = band_table(assign_limits(pds, policy), policy, np.array([0, 1, 0, 1])).set_index(
-        "grade"
-    )
-    assert table.loc["A", "count"] == 2 and table.loc["A", "bad_rate"] == 0.5
-    assert table.loc["A", "total_limit"] == 20000.0
-    assert table.loc["decline", "approved"] == 0
-    assert table["count"].sum() == 4
+def test_regulatory_profile_caps_by_income_share_and_absolute_amount() -> None:
+    policy = make_policy(segments=[], regulation="cn_online_lending_2020")
+    out = decide(np.array([0.01, 0.01]), applicants([150.0, 1e9]), policy)
+    assert out["regulatory_cap"].iloc[0] == pytest.approx(150 * 12 * 0.3333)
+    assert out["binding_cap"].iloc[0] == "regulatory" and out["limit"].iloc[0] == 500
+    assert out["binding_cap"].iloc[1] == "grade"  # 200,000 absolute cap above the product max
+
+
+def test_products_have_their_own_ladder_minimum_and_usage_rules() -> None:
+    policy = make_policy(segments=[], product="bnpl")
+    out = decide(np.array([0.01, 0.55]), applicants([1e6, 1e6]), policy)
+    assert out["limit"].tolist() == [1500, 0]  # grade J: 5 % of 1,500 is below the 100 minimum
+    assert out["below_minimum"].tolist() == [False, True]
+    assert out["daily_cap"].iloc[0] == 750 and out["monthly_cap"].iloc[0] == 1500
+    assert out["blocked_merchant_categories"].iloc[0] == "gambling,quasi_cash"
+    reasons = principal_reasons(out, None, policy)
+    assert reasons["reason_1"].iloc[1].startswith("The affordable or allowed limit is below")
+
+
+def test_product_named_by_a_column_and_unknown_product_refused() -> None:
+    policy = make_policy(segments=[], product_column="product")
+    frame = applicants([1e6, 1e6]).assign(product=["bnpl", "instalment"])
+    out = decide(np.array([0.01, 0.01]), frame, policy)
+    assert out["limit"].tolist() == [1500, 20000]
+    with pytest.raises(DataError, match=r"'product' has product value\(s\) \['car'\]"):
+        decide(np.array([0.01]), applicants([1e6]).assign(product=["car"]), policy)
+
+
+def test_segments_label_adjust_and_skip_absent_columns() -> None:
+    policy = make_policy()
+    out = decide(np.array([0.01, 0.01]), applicants([1e6, 1e6], records="yes"), policy)
+    assert out["segment_credit_history"].tolist() == ["arrears", "arrears"]
+    assert out["segment_income_tier"].iloc[0] == "high"
+    assert out["grade_cap"].iloc[0] == pytest.approx(10000 * 1.1 * 0.7)
+    german = Policy.build(limits_params(), DatasetSpec("g", "g.csv", "s", "bad"), ["x"])
+    assert set(german.skipped_segments) == {"income_tier", "credit_history", "spending"}
+
+
+def test_expected_loss_and_profit_by_hand() -> None:
+    policy = make_policy(segments=[])
+    out = decide(np.array([0.05]), applicants([1e6]), policy)  # grade C: 5,000
+    drawn, ead = 0.5 * 5000, 0.5 * 5000 + 0.5 * 2500
+    assert out["ead"].iloc[0] == pytest.approx(ead)
+    assert out["expected_loss"].iloc[0] == pytest.approx(0.05 * 0.75 * ead)
+    profit = (0.20 - 0.04) * drawn - 0.05 * 0.75 * ead
+    assert out["expected_profit"].iloc[0] == pytest.approx(profit)
+
+
+def test_optimiser_finds_the_hand_computed_optimum() -> None:
+    raw = {
+        "product": "p",
+        "grades": [{"name": "A", "max_pd": 0.02, "max_share": 1.0},
+                   {"name": "B", "max_pd": 0.10, "max_share": 1.0}],
+        "products": {"p": {"ladder": [100, 200], "min_limit": 100, "max_limit": 200,
+                           "term_months": 12, "annual_rate": 0.1, "margin": 0.1, "lgd": 1.0,
+                           "ccf": 1.0, "utilisation": 1.0}},
+        "economics": {"funding_rate": 0.0},
+        "optimise": {"el_budget_share": 0.025},
+    }  # fmt: skip
+    policy = Policy.build(parse_params({**load_params_raw(), "limits": raw}).limits, None, [])
+    pds, frame = np.array([0.01, 0.05]), pd.DataFrame(index=range(2))
+    # profit = 0.1 L - PD L; EL / EAD of {A: 200, B: 100} = 7 / 300 <= 0.025, {200, 200} = 0.03
+    assert optimise_caps(candidate_outcomes(pds, frame, policy), policy) == {"A": 200, "B": 100}
+    loose = policy.params.model_copy(update={"optimise": policy.params.optimise.model_copy(
+        update={"el_budget_share": None, "max_el_rate": 0.03})})  # fmt: skip
+    loose_policy = Policy(params=loose)
+    assert optimise_caps(candidate_outcomes(pds, frame, loose_policy), loose_policy) == {
+        "A": 200,
+        "B": 0,
+    }
+
+
+def load_params_raw() -> dict:
+    import yaml
+
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("grades", 1, "max_pd"), 0.01, "strictly increasing"),
+        (("products", "revolving", "ladder"), [500, 250], "strictly increasing amounts"),
+        (("affordability", "max_debt_service_ratio"), 1.5, "max_debt_service_ratio"),
+        (("products", "revolving", "lgd"), -0.1, "lgd"),
+        (("products", "bnpl", "ccf"), 1.2, "ccf"),
+        (("product",), "mortgage", "product 'mortgage' is not in the catalogue"),
+        (("regulation",), "mars", "regulation 'mars' is not a profile"),
+    ],
+)
+def test_bad_policy_params_name_the_key_and_value(path: tuple, value: object, message: str) -> None:
+    raw = load_params_raw()
+    target = raw["limits"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw)
+    assert message in str(err.value) and str(value) in str(err.value)
+
+
+def test_reasons_rank_the_drivers_of_higher_pd() -> None:
+    policy = make_policy(segments=[])
+    out = decide(np.array([0.01, 0.9]), applicants([1e6, 1e6]), policy)
+    contributions = pd.DataFrame({"Records": [0.1, 2.0], "Income": [0.5, -1.0], "Time": [0.2, 0.3]})
+    reasons = principal_reasons(out, contributions, policy)
+    assert reasons.iloc[0].tolist() == [
+        "Limit set by the risk grade",
+        "Income level",
+        "Loan term requested",
+        "Prior arrears on record",
+    ]
+    assert reasons.iloc[1].tolist()[:3] == [
+        "Estimated risk of default is above the approval cut-off",
+        "Prior arrears on record",
+        "Loan term requested",
+    ]
+    assert reasons.iloc[1, 3] == ""  # a feature lowering the PD is never a reason

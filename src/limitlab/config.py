@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -100,42 +101,171 @@ class EvaluateParams(_Section):
 
 
 class GradeParams(_Section):
-    """One grade of the master scale: PDs up to ``max_pd`` get at most ``max_limit``."""
+    """One grade of the master scale.
+
+    PDs above the previous grade's ``max_pd`` and up to this one get the grade; its limit is at
+    most ``max_share`` of the product's maximum limit. ``central_pd`` defaults to the middle of
+    the grade's PD range.
+    """
 
     name: str
     max_pd: float = Field(gt=0.0, le=1.0)
-    max_limit: float = Field(ge=0.0)
+    max_share: float = Field(ge=0.0, le=1.0)
+    central_pd: float | None = Field(None, gt=0.0, lt=1.0)
+
+
+class ProductParams(_Section):
+    """A credit product: its band ladder, limits, pricing, risk parameters and usage rules."""
+
+    ladder: list[float]
+    min_limit: float = Field(ge=0.0)
+    max_limit: float = Field(gt=0.0)
+    term_months: int = Field(ge=1, le=480)
+    annual_rate: float = Field(ge=0.0, le=2.0)
+    margin: float = Field(ge=0.0, le=2.0)
+    lgd: float = Field(ge=0.0, le=1.0)
+    ccf: float = Field(ge=0.0, le=1.0)
+    utilisation: float = Field(ge=0.0, le=1.0)
+    daily_cap_share: float = Field(1.0, ge=0.0, le=1.0)
+    monthly_cap_share: float = Field(1.0, ge=0.0, le=1.0)
+    blocked_merchant_categories: list[str] = []
+
+    @model_validator(mode="after")
+    def _ladder_fits(self) -> ProductParams:
+        ladder = self.ladder
+        if not ladder or any(b <= a for a, b in pairwise(ladder)):
+            raise ValueError(f"ladder = {ladder}; expected strictly increasing amounts")
+        if ladder[0] <= 0:
+            raise ValueError(f"ladder = {ladder}; expected positive amounts")
+        if self.min_limit > self.max_limit:
+            raise ValueError(f"min_limit {self.min_limit} > max_limit {self.max_limit}")
+        return self
+
+
+class RegulationParams(_Section):
+    """A jurisdiction profile: an absolute per-borrower cap, a cap as a share of annual income."""
+
+    absolute_cap: float | None = Field(None, gt=0.0)
+    annual_income_share: float | None = Field(None, gt=0.0)
 
 
 class AffordabilityParams(_Section):
-    """Payment capacity from income and existing debt."""
+    """Payment capacity from income and existing debt, and what to do when income is missing."""
 
     max_debt_service_ratio: float = Field(0.35, gt=0.0, le=1.0)
     debt_service_rate: float = Field(0.03, ge=0.0, le=1.0)
-    annual_rate: float = Field(0.18, ge=0.0, le=2.0)
-    term_months: int = Field(36, ge=1, le=480)
     missing_income: Literal["decline", "reduced_grade_cap"] = "reduced_grade_cap"
     missing_income_cap_share: float = Field(0.5, ge=0.0, le=1.0)
 
 
-class LimitsParams(_Section):
-    """Master scale, band ladder and affordability."""
+class SegmentRule(_Section):
+    """One segmentation of customers, by ``bins`` of a numeric column or a ``values`` map.
 
-    grades: list[GradeParams]
-    ladder: list[float]
-    affordability: AffordabilityParams = AffordabilityParams()
+    ``column`` is a data column, or a role: ``@income``, ``@debt``, ``@requested_amount``, or a
+    ratio ``@debt_to_income`` / ``@amount_to_income``. ``adjustment`` multiplies the grade cap of
+    a segment (1 when a label is not listed).
+    """
+
+    name: str
+    column: str
+    bins: list[float] | None = None
+    labels: list[str]
+    values: dict[str, str] | None = None
+    adjustment: dict[str, float] = {}
 
     @model_validator(mode="after")
-    def _ordered(self) -> LimitsParams:
-        pds = [g.max_pd for g in self.grades]
-        if not pds or pds != sorted(pds) or len(set(pds)) != len(pds):
-            raise ValueError(f"grades max_pd = {pds}; expected strictly increasing values")
-        if not self.ladder or self.ladder != sorted(self.ladder) or min(self.ladder) <= 0:
-            raise ValueError(f"ladder = {self.ladder}; expected increasing positive amounts")
-        names = [g.name for g in self.grades]
-        if len(set(names)) != len(names):
-            raise ValueError(f"grade names = {names}; expected unique names")
+    def _one_rule(self) -> SegmentRule:
+        if (self.bins is None) == (self.values is None):
+            raise ValueError(f"segment {self.name!r}: expected exactly one of bins or values")
+        if self.bins is not None and (
+            len(self.bins) != len(self.labels) - 1 or self.bins != sorted(self.bins)
+        ):
+            raise ValueError(
+                f"segment {self.name!r}: bins {self.bins} must be increasing inner edges, "
+                f"one fewer than labels {self.labels}"
+            )
+        unknown = set(self.adjustment) - set(self.labels)
+        if unknown:
+            raise ValueError(f"segment {self.name!r}: adjustment for unknown labels {unknown}")
+        if any(v < 0 for v in self.adjustment.values()):
+            raise ValueError(f"segment {self.name!r}: adjustments must be >= 0")
         return self
+
+
+class EconomicsParams(_Section):
+    """Cost of funds and horizon of the expected loss and profit."""
+
+    funding_rate: float = Field(0.04, ge=0.0, le=1.0)
+    horizon_years: float = Field(1.0, gt=0.0, le=30.0)
+
+
+class OptimiseParams(_Section):
+    """Risk appetite of the profit-optimal band caps (either, both or neither constraint)."""
+
+    max_el_rate: float | None = Field(None, gt=0.0, le=1.0)
+    el_budget_share: float | None = Field(None, gt=0.0, le=1.0)
+
+
+class ReasonsParams(_Section):
+    """The reason catalogue: plain words for caps and for drivers of a higher PD."""
+
+    caps: dict[str, str] = {}
+    features: dict[str, str] = {}
+    default_feature: str = "{feature} raised the estimated risk"
+
+
+class LimitsParams(_Section):
+    """The limit policy: master scale, products, affordability, regulation, segments, reasons."""
+
+    product: str
+    product_column: str | None = None
+    regulation: str = "none"
+    grades: list[GradeParams]
+    products: dict[str, ProductParams]
+    regulations: dict[str, RegulationParams] = {"none": RegulationParams()}
+    affordability: AffordabilityParams = AffordabilityParams()
+    segments: list[SegmentRule] = []
+    economics: EconomicsParams = EconomicsParams()
+    optimise: OptimiseParams = OptimiseParams()
+    reasons: ReasonsParams = ReasonsParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LimitsParams:
+        pds = [g.max_pd for g in self.grades]
+        if not pds or any(b <= a for a, b in pairwise(pds)):
+            raise ValueError(
+                f"grades max_pd = {pds}; expected strictly increasing, non-overlapping boundaries"
+            )
+        names = [g.name for g in self.grades]
+        if len(set(names)) != len(names) or "decline" in names:
+            raise ValueError(f"grade names = {names}; expected unique names other than 'decline'")
+        lower = 0.0
+        for grade in self.grades:
+            if grade.central_pd is not None and not lower < grade.central_pd <= grade.max_pd:
+                raise ValueError(
+                    f"grade {grade.name!r} central_pd {grade.central_pd} is outside its range "
+                    f"({lower}, {grade.max_pd}]"
+                )
+            lower = grade.max_pd
+        if self.product not in self.products:
+            raise ValueError(
+                f"product {self.product!r} is not in the catalogue; expected one of "
+                f"{sorted(self.products)}"
+            )
+        if self.regulation not in self.regulations:
+            raise ValueError(
+                f"regulation {self.regulation!r} is not a profile; expected one of "
+                f"{sorted(self.regulations)}"
+            )
+        return self
+
+    @property
+    def central_pds(self) -> list[float]:
+        lower = [0.0, *[g.max_pd for g in self.grades[:-1]]]
+        return [
+            g.central_pd if g.central_pd is not None else (lo + g.max_pd) / 2
+            for g, lo in zip(self.grades, lower, strict=True)
+        ]
 
 
 class RegisterParams(_Section):
@@ -183,7 +313,8 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found (expected a YAML file of parameters)")
-    raw = yaml.safe_load(path.read_text()) or {}
+    # YAML 1.2, as DVC reads and writes params: `yes` and `no` stay strings.
+    raw = YAML(typ="safe", pure=True).load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     return parse_params(raw, source=str(path))

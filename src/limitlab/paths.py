@@ -18,8 +18,9 @@ TUNE_DIR = MODELS / "tune"
 STUDY_JOURNAL = TUNE_DIR / "study.journal"
 BEST_PARAMS = TUNE_DIR / "best_params.json"
 TRAIN_DIR = MODELS / "train"
-DECISIONS = REPORTS / "limits" / "decisions.parquet"
-POLICY = REPORTS / "limits" / "policy.json"
+LIMITS = REPORTS / "limits"
+DECISIONS = LIMITS / "decisions.parquet"
+POLICY = LIMITS / "policy.json"
 REGISTERED = REPORTS / "register.json"
 
 SPLIT_NAMES = ("train", "valid", "test")

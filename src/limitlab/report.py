@@ -15,9 +15,11 @@ def summary_text() -> str:
     evaluate = read_json(paths.metrics_path("evaluate"))
     limits = read_json(paths.metrics_path("limits"))
     bands = pd.DataFrame(read_json(paths.PLOTS / "band_table.json"))
+    opt = limits["optimised"]
     registered = read_json(paths.REGISTERED) if paths.REGISTERED.is_file() else {}
-    cols = ["grade", "pd_from", "pd_to", "count", "mean_pd", "bad_rate", "approved", "total_limit"]
-    table = bands[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}")
+    cols = ["grade", "pd_from", "pd_to", "count", "mean_pd", "bad_rate", "approved", "total_limit",
+            "expected_loss", "expected_profit"]  # fmt: skip
+    table = bands[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}", na_rep="-")
     lines = [
         f"dataset     {ingest['dataset']} ({ingest['path']}, sha256 {ingest['sha256'][:12]})",
         f"rows        read {ingest['rows_read']:,}  used {ingest['rows_kept']:,}  "
@@ -31,8 +33,13 @@ def summary_text() -> str:
             f"  {family:<10} test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  Brier {m['brier']:.4f}"
         )
     lines += [
-        f"limits      {limits['applicants']:,} test applicants, approval rate "
-        f"{limits['approval_rate']:.1%}, total limit {limits['total_limit']:,.0f}",
+        f"limits      product {limits['product']}, regulation {limits['regulation']}: "
+        f"{limits['applicants']:,} test applicants, approval rate {limits['approval_rate']:.1%}, "
+        f"total limit {limits['total_limit']:,.0f}, EL {limits['expected_loss']:,.0f}, "
+        f"expected profit {limits['expected_profit']:,.0f}",
+        f"optimised   approval rate {opt['approval_rate']:.1%}, total limit "
+        f"{opt['total_limit']:,.0f}, EL {opt['expected_loss']:,.0f}, expected profit "
+        f"{opt['expected_profit']:,.0f} (see {paths.LIMITS / 'optimised_caps.json'})",
         "",
         "band table (test split):",
         table,

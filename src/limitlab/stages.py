@@ -24,7 +24,11 @@ from limitlab.evaluation.metrics import (
 )
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.io import read_json, write_json, write_parquet
-from limitlab.limits.policy import APPROVE, Policy, band_table
+from limitlab.limits.decide import decide
+from limitlab.limits.optimise import candidate_outcomes, optimise_caps
+from limitlab.limits.policy import Policy
+from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
+from limitlab.limits.segments import segment_report
 from limitlab.models.families import FAMILIES, make_logistic, make_xgboost
 from limitlab.models.tuning import finished_trials, open_study, study_name, tune
 from limitlab.serving.scorer import Scorer
@@ -186,27 +190,52 @@ def run_evaluate(params: Params) -> dict:
 
 
 def run_limits(params: Params) -> dict:
-    """Grades and limits for the test split with the champion; the band table per grade."""
-    policy = Policy.from_params(params.limits)
+    """Decisions for the test split with the champion; band tables, segments, optimised caps."""
+    spec = DatasetSpec.from_json(paths.SPEC)
+    test = pd.read_parquet(paths.split_path("test"))
+    policy = Policy.build(params.limits, spec, list(test.columns))
     policy.to_json(paths.POLICY)
     champion = read_json(paths.metrics_path("train"))["champion"]
-    scorer = Scorer.from_project(champion)
-    test = pd.read_parquet(paths.split_path("test"))
-    decisions = scorer.decide(test)
-    decisions.insert(0, ROW, test[ROW].to_numpy())
-    decisions[BAD] = test[BAD].to_numpy()
+    decisions = Scorer.from_project(champion).decide(test)
+    bad = test[BAD].to_numpy()
+    decisions.insert(0, spec.id or ROW, test[spec.id or ROW].to_numpy())
+    decisions[BAD] = bad
     write_parquet(paths.DECISIONS, decisions)
-    table = band_table(decisions, policy, test[BAD].to_numpy())
-    write_json(paths.PLOTS / "band_table.json", table.to_dict("records"))
-    approved = decisions[decisions["decision"] == APPROVE]
+    bands = band_table(decisions, policy, bad)
+    write_json(paths.PLOTS / "band_table.json", bands.to_dict("records"))
+    write_json(
+        paths.LIMITS / "grade_band_table.json", grade_band_table(decisions, bad).to_dict("records")
+    )
+    write_json(paths.LIMITS / "segments.json", segment_report(decisions, policy, bad))
+    optimised = optimise_policy(decisions["pd"].to_numpy(), test, policy)
+    write_json(paths.LIMITS / "optimised_caps.json", optimised)
     metrics = {
         "population": "test",
-        "applicants": len(decisions),
-        "approval_rate": len(approved) / len(decisions),
-        "total_limit": float(decisions["limit"].sum()),
-        "mean_limit_approved": float(approved["limit"].mean()) if len(approved) else 0.0,
-        "bad_rate_approved": float(approved[BAD].mean()) if len(approved) else None,
+        "product": params.limits.product,
+        "regulation": params.limits.regulation,
+        **portfolio_totals(decisions),
+        "bad_rate_approved": float(decisions.loc[decisions["limit"] > 0, BAD].mean()),
         "binding_cap": decisions["binding_cap"].value_counts().sort_index().to_dict(),
+        "optimised": optimised["optimised"]["totals"],
+        "segments_not_applied": list(policy.skipped_segments),
     }
     write_json(paths.metrics_path("limits"), metrics)
     return metrics
+
+
+def optimise_policy(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> dict:
+    """Configured grade caps against the profit-optimal ones, with portfolio totals of each."""
+    product = policy.product(policy.params.product)
+    configured = {g.name: g.max_share * product.max_limit for g in policy.params.grades}
+    caps = optimise_caps(candidate_outcomes(pd_, frame, policy), policy)
+    return {
+        "risk_appetite": policy.params.optimise.model_dump(),
+        "configured": {
+            "caps": configured,
+            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=configured)),
+        },
+        "optimised": {
+            "caps": caps,
+            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=caps)),
+        },
+    }

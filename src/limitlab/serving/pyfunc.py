@@ -7,10 +7,14 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
+from limitlab.limits.reasons import REASON_COLUMNS
 from limitlab.serving.scorer import Scorer
 
 ARTIFACT_KEYS = ("spec", "features", "model", "policy")
-OUTPUT_COLUMNS = ("pd", "grade", "decision", "limit", "binding_cap")
+OUTPUT_COLUMNS = (
+    "pd", "grade", "decision", "limit", "product", "binding_cap", "daily_cap", "monthly_cap",
+    *REASON_COLUMNS,
+)  # fmt: skip
 
 
 def bundle_output(scorer: Scorer, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The scorer: fitted feature pipeline + PD model + limit policy, applied to raw applicants.
 
-The pipeline's ``evaluate`` and ``limits`` stages and the registered MLflow model all call
-:meth:`Scorer.decide`, so the decisions a data scientist sees are the ones a server returns.
+The pipeline's ``limits`` stage and the registered MLflow model both call :meth:`Scorer.decide`,
+so the decisions a data scientist sees are the ones a server returns.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ import pandas as pd
 from limitlab import paths
 from limitlab.data.specs import DatasetSpec
 from limitlab.features.transformers import raw_inputs
-from limitlab.limits.policy import Policy, assign_limits
+from limitlab.limits.decide import decide
+from limitlab.limits.policy import Policy
+from limitlab.limits.reasons import principal_reasons
+from limitlab.models.contributions import raw_feature_contributions
 
 
 @dataclass
 class Scorer:
-    """Everything needed to turn a raw applicant row into a PD and a limit."""
+    """Everything needed to turn a raw applicant row into a PD, a limit and its reasons."""
 
     spec: DatasetSpec
     features: Any
@@ -42,7 +45,7 @@ class Scorer:
 
     @classmethod
     def from_project(cls, family: str, root: Path = Path(".")) -> Scorer:
-        """The scorer of a trained model family in a project folder."""
+        """The scorer of a trained model family in a project folder (after ``limits``)."""
         return cls.load(
             root / paths.SPEC,
             root / paths.FEATURES_MODEL,
@@ -50,14 +53,30 @@ class Scorer:
             root / paths.POLICY,
         )
 
+    @property
+    def input_columns(self) -> list[str]:
+        """Raw columns an applicant row must carry: model features and policy columns."""
+        return list(dict.fromkeys([*self.spec.input_columns, *self.policy.required_columns]))
+
+    def applicant_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The raw columns the scorer reads, typed as at ingest (numbers as float64)."""
+        extra = [c for c in self.policy.required_columns if c not in self.spec.input_columns]
+        return pd.concat([raw_inputs(frame, self.spec), frame[extra]], axis=1)
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.features.transform(raw_inputs(frame, self.spec))
+
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of default of each raw applicant row."""
-        matrix = self.features.transform(raw_inputs(frame, self.spec))
-        return self.model.predict_proba(matrix)[:, 1].astype("float64")
+        return self.model.predict_proba(self.matrix(frame))[:, 1].astype("float64")
 
     def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """PD, grade, caps, limit, decision and binding cap of each raw applicant row."""
-        pd_ = self.predict_pd(frame)
-        income = frame[self.spec.income].to_numpy(float) if self.spec.income else None
-        debt = frame[self.spec.debt].to_numpy(float) if self.spec.debt else None
-        return assign_limits(pd_, self.policy, income=income, debt=debt)
+        """PD, grade, product, limit, binding cap, usage caps, EL, profit and four reasons."""
+        frame = frame.reset_index(drop=True)
+        matrix = self.matrix(frame)
+        pd_ = self.model.predict_proba(matrix)[:, 1].astype("float64")
+        decisions = decide(pd_, frame, self.policy)
+        contributions = raw_feature_contributions(self.model, matrix)
+        return pd.concat(
+            [decisions, principal_reasons(decisions, contributions, self.policy)], axis=1
+        )

@@ -25,7 +25,6 @@ from limitlab.config import Params, flatten
 from limitlab.data.ingest import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
-from limitlab.features.transformers import raw_inputs
 from limitlab.io import read_json, write_json
 from limitlab.models.families import FAMILIES
 from limitlab.models.tuning import METRIC, open_study
@@ -39,7 +38,7 @@ MODEL_NAME_IN_RUN = "limit_model"
 CHALLENGER = "challenger"
 _REQUIREMENTS = (
     "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
-    "pydantic", "pyyaml", "cloudpickle",
+    "pydantic", "ruamel.yaml", "cloudpickle",
 )  # fmt: skip
 
 
@@ -65,11 +64,11 @@ def _figures(champion: str) -> dict:
     }
 
 
-def _log_model(spec: DatasetSpec, champion: str, model_name: str) -> tuple[str, str]:
+def _log_model(champion: str, model_name: str) -> tuple[str, str]:
     """Log the pyfunc bundle and register it; return (model URI in the run, version)."""
     test = pd.read_parquet(paths.split_path("test"))
-    example = raw_inputs(test.head(5), spec)
     scorer = Scorer.from_project(champion)
+    example = scorer.applicant_columns(test.head(5))
     signature = infer_signature(example, bundle_output(scorer, example))
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
@@ -128,9 +127,16 @@ def run_register(params: Params) -> dict:
         log_figures(_figures(champion))
         mlflow.log_artifacts(str(paths.PLOTS), "plots/data")
         mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
+        for name in (
+            "policy.json",
+            "segments.json",
+            "optimised_caps.json",
+            "grade_band_table.json",
+        ):
+            mlflow.log_artifact(str(paths.LIMITS / name), "limits")
         study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune.seed)
         n_trials = log_trials(MlflowClient(), experiment_id, run.info.run_id, study, METRIC)
-        model_uri, model_version = _log_model(spec, champion, params.registry.model_name)
+        model_uri, model_version = _log_model(champion, params.registry.model_name)
         MlflowClient().set_registered_model_alias(
             params.registry.model_name, CHALLENGER, model_version
         )

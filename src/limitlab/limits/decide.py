@@ -1,0 +1,141 @@
+"""The limit decision: the smallest cap that applies, rounded down to the product's ladder.
+
+Caps: the risk grade's maximum (times segment adjustments), the product maximum, what the
+applicant can afford, and the regulatory profile. A PD above the master scale declines; so does
+a limit below the product minimum, and missing income when the policy says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from limitlab.data.specs import DataError
+from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
+from limitlab.limits.economics import expected_loss, expected_profit, exposure_at_default
+from limitlab.limits.policy import Policy
+from limitlab.limits.segments import segment_adjustment, segment_labels
+
+DECLINE = "decline"
+APPROVE = "approve"
+# Order matters on ties: the first cap with the smallest value is named as binding.
+CAP_ORDER = ("grade", "product_max", "affordability", "regulatory")
+
+
+def grade_of(pd_: np.ndarray, policy: Policy) -> np.ndarray:
+    """Risk grade of each PD on the master scale; above the last boundary, ``decline``."""
+    bounds = np.asarray([g.max_pd for g in policy.params.grades])
+    names = np.asarray([*(g.name for g in policy.params.grades), DECLINE], dtype=object)
+    return names[np.searchsorted(bounds, pd_, side="left")]
+
+
+def _column(frame: pd.DataFrame, name: str | None) -> np.ndarray | None:
+    return None if name is None else frame[name].to_numpy(dtype=float)
+
+
+def products_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """The product of each applicant: the params' product, or the one the data column names."""
+    column = policy.params.product_column
+    if column is None:
+        return np.full(len(frame), policy.params.product, dtype=object)
+    names = frame[column].astype("string")
+    unknown = sorted(set(names.dropna()) - set(policy.params.products))
+    if unknown or names.isna().any():
+        raise DataError(
+            f"column {column!r} has product value(s) {unknown or ['<missing>']}; expected one "
+            f"of {sorted(policy.params.products)}"
+        )
+    return names.to_numpy(dtype=object)
+
+
+def _decide_product(
+    pd_: np.ndarray,
+    frame: pd.DataFrame,
+    product_name: str,
+    policy: Policy,
+    grade_caps: dict[str, float] | None,
+) -> pd.DataFrame:
+    p = policy.params
+    product = policy.product(product_name)
+    n = len(pd_)
+    grade = grade_of(pd_, policy)
+    on_scale = grade != DECLINE
+    if grade_caps is None:
+        grade_caps = {g.name: g.max_share * product.max_limit for g in p.grades}
+    labels = segment_labels(frame, policy)
+    grade_cap = np.array([grade_caps.get(g, 0.0) for g in grade]) * segment_adjustment(
+        labels, policy
+    )
+    # No income column at all is treated like missing income: the declared fallback applies.
+    income = _column(frame, policy.income)
+    income = np.full(n, np.nan) if income is None else income
+    income_missing = np.isnan(income)
+    afford = affordable_limit(income, _column(frame, policy.debt), product, p.affordability)
+    afford = np.where(income_missing, np.inf, afford)
+    regulatory = regulatory_cap(income, n, p.regulations[p.regulation])
+    regulatory = np.where(np.isnan(regulatory), np.inf, regulatory)
+    fallback_decline = p.affordability.missing_income == "decline"
+    if not fallback_decline:
+        grade_cap = np.where(
+            income_missing, grade_cap * p.affordability.missing_income_cap_share, grade_cap
+        )
+    caps = np.vstack([grade_cap, np.full(n, product.max_limit), afford, regulatory])
+    raw = caps.min(axis=0)
+    binding = np.asarray(CAP_ORDER, dtype=object)[caps.argmin(axis=0)]
+    binding = np.where(income_missing & (binding == "grade"), "income_missing", binding)
+    limit = round_down_to_ladder(raw, product.ladder)
+    below_min = on_scale & (limit < max(product.min_limit, product.ladder[0]))
+    declined_income = on_scale & income_missing & fallback_decline
+    binding = np.where(declined_income, "income_missing_decline", binding)
+    binding = np.where(on_scale, binding, "pd_above_cutoff")
+    limit = np.where(on_scale & ~below_min & ~declined_income, limit, 0.0)
+    drawn, ead = exposure_at_default(limit, product)
+    out = pd.DataFrame(
+        {
+            "pd": pd_,
+            "grade": grade,
+            "product": product_name,
+            "decision": np.where(limit > 0, APPROVE, DECLINE),
+            "limit": limit,
+            "binding_cap": binding,
+            "below_minimum": below_min & ~declined_income,
+            "grade_cap": grade_cap,
+            "affordable_cap": np.where(np.isinf(afford), np.nan, afford),
+            "regulatory_cap": np.where(np.isinf(regulatory), np.nan, regulatory),
+            "daily_cap": limit * product.daily_cap_share,
+            "monthly_cap": limit * product.monthly_cap_share,
+            "blocked_merchant_categories": ",".join(product.blocked_merchant_categories),
+            "expected_drawn": drawn,
+            "ead": ead,
+            "expected_loss": expected_loss(pd_, limit, product),
+            "expected_profit": expected_profit(pd_, limit, product, p.economics),
+        },
+        index=frame.index,
+    )
+    return pd.concat([out, labels], axis=1)
+
+
+def decide(
+    pd_: np.ndarray,
+    frame: pd.DataFrame,
+    policy: Policy,
+    grade_caps: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Grade, caps, limit, decision, binding cap, usage caps, EL and profit per applicant.
+
+    ``frame`` holds the policy's columns (income, debt, segment columns, product column);
+    ``grade_caps`` overrides the grades' maximum limits (used by the optimiser).
+    """
+    pd_ = np.asarray(pd_, dtype=float)
+    if len(pd_) != len(frame):
+        raise ValueError(f"{len(pd_)} PDs for {len(frame)} applicants; expected one each")
+    missing = [c for c in policy.required_columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"applicant data lacks column(s) {missing} that the limit policy needs")
+    frame = frame.reset_index(drop=True)
+    products = products_of(frame, policy)
+    parts = []
+    for name in dict.fromkeys(products):
+        rows = np.flatnonzero(products == name)
+        parts.append(_decide_product(pd_[rows], frame.iloc[rows], name, policy, grade_caps))
+    return pd.concat(parts).sort_index()

@@ -1,0 +1,69 @@
+"""Customer segments by rules in params: labels, limit adjustments and the segment report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from limitlab.config import SegmentRule
+from limitlab.limits.policy import RATIO_ROLES, Policy
+
+UNKNOWN = "unknown"
+
+
+def _values(frame: pd.DataFrame, rule: SegmentRule, policy: Policy) -> pd.Series:
+    columns = policy.segment_columns(rule) or []
+    if rule.column in RATIO_ROLES:
+        num, den = (frame[c].astype(float) for c in columns)
+        return num / den.where(den > 0)
+    return frame[columns[0]]
+
+
+def segment_labels(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """One label column per applied segment rule; ``unknown`` where the value is missing."""
+    out = {}
+    for rule in policy.params.segments:
+        values = _values(frame, rule, policy)
+        if rule.bins is not None:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+            idx = np.searchsorted(np.asarray(rule.bins), numbers, side="right")
+            labels = np.asarray(rule.labels, dtype=object)[np.minimum(idx, len(rule.labels) - 1)]
+            labels[np.isnan(numbers)] = UNKNOWN
+        else:
+            mapping = rule.values or {}
+            labels = values.astype("string").map(mapping).fillna(UNKNOWN).to_numpy(object)
+        out[f"segment_{rule.name}"] = labels
+    return pd.DataFrame(out, index=frame.index)
+
+
+def segment_adjustment(labels: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Product of the per-segment multipliers of the grade cap (1 for unlisted labels)."""
+    factor = np.ones(len(labels))
+    for rule in policy.params.segments:
+        column = labels[f"segment_{rule.name}"]
+        factor *= column.map(rule.adjustment).fillna(1.0).to_numpy(float)
+    return factor
+
+
+def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> list[dict]:
+    """Per rule and label: count, mean PD, observed bad rate, mean limit, expected loss."""
+    frame = decisions.assign(_bad=np.nan if bad is None else np.asarray(bad, float))
+    rows = []
+    for rule in policy.params.segments:
+        grouped = frame.groupby(f"segment_{rule.name}", sort=False)
+        for label, part in grouped:
+            rows.append(
+                {
+                    "segment": rule.name,
+                    "label": label,
+                    "adjustment": rule.adjustment.get(label, 1.0),
+                    "count": len(part),
+                    "mean_pd": float(part["pd"].mean()),
+                    "bad_rate": None if bad is None else float(part["_bad"].mean()),
+                    "mean_limit": float(part["limit"].mean()),
+                    "expected_loss": float(part["expected_loss"].sum()),
+                }
+            )
+    for name in policy.skipped_segments:
+        rows.append({"segment": name, "label": "not applied: column not in the data"})
+    return rows

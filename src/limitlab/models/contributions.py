@@ -1,0 +1,46 @@
+"""Per-feature contributions to the PD's log-odds, summed back to the raw input features.
+
+XGBoost: exact TreeSHAP contributions (``pred_contribs``). Logistic regression: coefficient times
+the standardised value, i.e. the contribution relative to an average applicant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+MISSING_FLAG = "missingindicator_"
+
+
+def source_feature(name: str) -> str:
+    """Raw feature behind a model column: ``cat__Job=fixed`` and ``num__missingindicator_Job``
+    both come from ``Job``."""
+    name = name.split("__", 1)[-1]
+    name = name.removeprefix(MISSING_FLAG)
+    return name.split("=", 1)[0]
+
+
+def column_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | None:
+    """Contribution of each model column to each row's log-odds; None for an unknown family."""
+    model = getattr(model, "base_model", model)
+    if isinstance(model, xgb.XGBClassifier):
+        dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))
+        values = model.get_booster().predict(dmatrix, pred_contribs=True)[:, :-1]
+    elif isinstance(model, Pipeline) and isinstance(model[-1], LogisticRegression):
+        scaled = np.asarray(model[:-1].transform(matrix), dtype=float)
+        values = scaled * model[-1].coef_[0]
+    else:
+        return None
+    return pd.DataFrame(values, columns=matrix.columns, index=matrix.index)
+
+
+def raw_feature_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | None:
+    """Contributions summed per raw input feature (one-hot levels and missing flags together)."""
+    columns = column_contributions(model, matrix)
+    if columns is None:
+        return None
+    sources = [source_feature(c) for c in columns.columns]
+    return columns.T.groupby(sources, sort=False).sum().T
