@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help env repro test lint ui lab clean
+.PHONY: help env repro test lint bench ui lab clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ test: env ## Set up, then run ruff and pytest
 lint: env ## Ruff lint and format check only
 	$(RUN) ruff check src tests
 	$(RUN) ruff format --check src tests
+
+bench: env ## Benchmarks (print figures; never part of the tests)
+	$(RUN) python benchmarks/bench_policy.py
 
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \

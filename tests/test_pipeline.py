@@ -129,6 +129,20 @@ def test_registered_model_gives_the_pipeline_decisions(built: tuple[Path, str]) 
         assert got[column].tolist() == expected[column].tolist(), column
 
 
+def test_policy_experiment_reruns_only_limits_and_register(built: tuple[Path, str]) -> None:
+    root, _ = built
+    before = read(root, "reports/plots/band_table.json")
+    out = run(["dvc", "exp", "run", "-S", "limits.regulation=cn_online_lending_2020"], root).stdout
+    ran = set(re.findall(r"Running stage '(\w+)'", out))
+    assert ran == {"limits", "register"}
+    after = read(root, "reports/plots/band_table.json")
+    assert after != before
+    assert sum(r["total_limit"] for r in after) < sum(r["total_limit"] for r in before)
+    assert read(root, "reports/metrics/limits.json")["binding_cap"]["regulatory"] > 0
+    run(["git", "checkout", "--", "params.yaml"], root)
+    run(["dvc", "checkout"], root)
+
+
 def test_queued_experiment_logs_to_the_main_store(built: tuple[Path, str]) -> None:
     root, _ = built
     before = len(parent_runs(client_for(root)))

@@ -126,6 +126,7 @@ def test_optimiser_finds_the_hand_computed_optimum() -> None:
                            "term_months": 12, "annual_rate": 0.1, "margin": 0.1, "lgd": 1.0,
                            "ccf": 1.0, "utilisation": 1.0}},
         "economics": {"funding_rate": 0.0},
+        "affordability": {"missing_income_cap_share": 1.0},  # no income column: no reduction
         "optimise": {"el_budget_share": 0.025},
     }  # fmt: skip
     policy = Policy.build(parse_params({**load_params_raw(), "limits": raw}).limits, None, [])

@@ -29,16 +29,18 @@ def principal_reasons(
 ) -> pd.DataFrame:
     """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply)."""
     n = len(decisions)
-    first = [cap_reason(code, policy) for code in decisions["binding_cap"]]
-    lead: list[list[str]] = [[text] for text in first]
-    for i in np.flatnonzero(decisions["below_minimum"].to_numpy()):
-        lead[i] = [cap_reason("below_minimum", policy), first[i]]
-    drivers: list[list[str]] = [[] for _ in range(n)]
+    codes = decisions["binding_cap"].to_numpy(dtype=object)
+    texts = {code: cap_reason(code, policy) for code in set(codes)}
+    out = np.full((n, N_REASONS), "", dtype=object)
+    out[:, 0] = [texts[code] for code in codes]
+    below = decisions["below_minimum"].to_numpy(dtype=bool)
+    out[below, 1] = out[below, 0]
+    out[below, 0] = cap_reason("below_minimum", policy)
     if contributions is not None and contributions.shape[1]:
         values = contributions.to_numpy(float)
-        names = [feature_reason(c, policy) for c in contributions.columns]
+        names = np.asarray([feature_reason(c, policy) for c in contributions.columns], dtype=object)
         top = np.argsort(-values, axis=1, kind="stable")[:, : N_REASONS - 1]
-        for i in range(n):
-            drivers[i] = [names[j] for j in top[i] if values[i, j] > 0]
-    rows = [(lead[i] + drivers[i] + [""] * N_REASONS)[:N_REASONS] for i in range(n)]
-    return pd.DataFrame(rows, columns=REASON_COLUMNS, index=decisions.index)
+        drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], "")
+        out[~below, 1:] = drivers[~below]
+        out[below, 2:] = drivers[below, : N_REASONS - 2]
+    return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index)
