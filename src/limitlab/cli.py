@@ -16,10 +16,16 @@ from limitlab.data.specs import DataError
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="limitlab: credit-limit modelling. One command per pipeline stage, plus summary.",
 )
 PARAMS_OPTION = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
+DATASET_OPTION = typer.Option(None, help="Data set (default: data.dataset in params).")
+REPEATS_OPTION = typer.Option(5, min=1, help="Repeats of the K-fold split.")
+FOLDS_OPTION = typer.Option(2, min=2, help="Folds K.")
+TRIALS_OPTION = typer.Option(None, min=1, help="Optuna trials per fold (default: tune.n_trials).")
+OUTPUT_OPTION = typer.Option(None, help="Write the result as JSON here.")
 
 STAGES: dict[str, tuple[str, str]] = {
     "ingest": (
@@ -69,6 +75,25 @@ def _add_stage(name: str, target: str, help_text: str) -> None:
 
 for _name, (_target, _help) in STAGES.items():
     _add_stage(_name, _target, _help)
+
+
+@app.command()
+def cv(
+    dataset: str = DATASET_OPTION,
+    repeats: int = REPEATS_OPTION,
+    folds: int = FOLDS_OPTION,
+    trials: int = TRIALS_OPTION,
+    output: Path = OUTPUT_OPTION,
+    params: Path = PARAMS_OPTION,
+) -> None:
+    """Repeated K-fold CV of every family, tuning inside each training fold (a benchmark)."""
+    from limitlab.report import run_cross_validation
+
+    try:
+        run_cross_validation(load_params(params), dataset, repeats, folds, trials, output)
+    except (ParamsError, DataError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 @app.command()

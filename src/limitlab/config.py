@@ -43,6 +43,7 @@ class DataParams(_Section):
     categorical: list[str] | None = None
     exclude: list[str] | None = None
     nonnegative: list[str] | None = None
+    monotone: dict[str, Literal[-1, 1]] | None = None
     max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
 
 
@@ -76,6 +77,8 @@ class TuneParams(_Section):
     seed: int = 42
     n_trials: int = Field(30, ge=1)
     timeout_seconds: float | None = Field(None, gt=0)
+    pruning: bool = True
+    pruning_warmup_trials: int = Field(5, ge=0)
     early_stopping_rounds: int = Field(50, ge=1)
     max_estimators: int = Field(1000, ge=10)
     max_depth: tuple[int, int] = (2, 6)
@@ -86,18 +89,46 @@ class TuneParams(_Section):
     reg_lambda: tuple[float, float] = (0.01, 20.0)
 
 
+Family = Literal["xgboost", "scorecard", "logistic"]
+
+
+class ScorecardParams(_Section):
+    """Points scorecard: monotone optimal binning, WoE, logistic regression, PDO scaling."""
+
+    pdo: float = Field(20.0, gt=0)
+    odds: float = Field(50.0, gt=0)
+    base_points: float = Field(600.0, gt=0)
+    max_n_bins: int = Field(8, ge=2, le=50)
+    min_bin_size: float = Field(0.05, gt=0.0, lt=0.5)
+
+
 class TrainParams(_Section):
-    """Final models: tuned XGBoost and a logistic-regression baseline."""
+    """Model families, champion selection on validation data, and calibration."""
 
     seed: int = 42
+    families: list[Family] = ["xgboost", "scorecard", "logistic"]
+    selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
+    champion: Literal["auto", "xgboost", "scorecard", "logistic"] = "auto"
+    monotone: bool = True
+    calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)
-    champion: Literal["auto", "xgboost", "logistic"] = "auto"
+    scorecard: ScorecardParams = ScorecardParams()
+
+    @model_validator(mode="after")
+    def _champion_is_trained(self) -> TrainParams:
+        if not self.families or len(set(self.families)) != len(self.families):
+            raise ValueError(f"families = {self.families}; expected distinct family names")
+        if self.champion != "auto" and self.champion not in self.families:
+            raise ValueError(f"champion {self.champion!r} is not in families {self.families}")
+        return self
 
 
 class EvaluateParams(_Section):
     """Evaluation on the test split."""
 
     calibration_bins: int = Field(10, ge=2, le=100)
+    psi_bins: int = Field(10, ge=2, le=100)
+    income_tiers: int = Field(3, ge=2, le=10)
 
 
 class GradeParams(_Section):

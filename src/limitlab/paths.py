@@ -38,5 +38,9 @@ def metrics_path(stage: str) -> Path:
     return METRICS / f"{stage}.json"
 
 
+CHAMPION = TRAIN_DIR / "champion.joblib"
+POINTS_TABLE = TRAIN_DIR / "scorecard_points.json"
+
+
 def model_path(family: str) -> Path:
     return TRAIN_DIR / f"{family}.joblib"

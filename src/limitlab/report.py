@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pandas as pd
 
 from limitlab import paths
-from limitlab.io import read_json
+from limitlab.config import Params
+from limitlab.data.ingest import check_quarantine_share, ingest
+from limitlab.data.specs import resolve_spec
+from limitlab.io import read_json, write_json
+from limitlab.models.cross_validation import cross_validate
 from limitlab.tracking.store import tracking_uri
 
 
@@ -24,13 +31,16 @@ def summary_text() -> str:
         f"dataset     {ingest['dataset']} ({ingest['path']}, sha256 {ingest['sha256'][:12]})",
         f"rows        read {ingest['rows_read']:,}  used {ingest['rows_kept']:,}  "
         f"quarantined {ingest['rows_quarantined']:,} (see {paths.QUARANTINE})",
-        f"champion    {evaluate['champion']}  test AUC {evaluate['auc']:.3f}  "
-        f"Gini {evaluate['gini']:.3f}  KS {evaluate['ks']:.3f}  Brier {evaluate['brier']:.4f}  "
-        f"ECE {evaluate['ece']:.4f}",
+        f"champion    {evaluate['champion']} ({evaluate['calibration']['method']} calibration)  "
+        f"test AUC {evaluate['auc']:.3f} [95% CI {evaluate['auc_ci95_low']:.3f}, "
+        f"{evaluate['auc_ci95_high']:.3f}]  Gini {evaluate['gini']:.3f}  KS {evaluate['ks']:.3f}  "
+        f"Brier {evaluate['brier']:.4f}  ECE {evaluate['ece']:.4f}  "
+        f"PSI train/test {evaluate['psi_train_test']:.3f}",
     ]
     for family, m in evaluate["models"].items():
         lines.append(
-            f"  {family:<10} test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  Brier {m['brier']:.4f}"
+            f"  {family:<10} test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  Brier {m['brier']:.4f}  "
+            f"ECE {m['ece']:.4f}  (uncalibrated)"
         )
     lines += [
         f"limits      product {limits['product']}, regulation {limits['regulation']}: "
@@ -57,3 +67,29 @@ def summary_text() -> str:
 
 def print_summary() -> None:
     print(summary_text())
+
+
+def run_cross_validation(
+    params: Params,
+    dataset: str | None,
+    repeats: int,
+    folds: int,
+    trials: int | None,
+    output: Path | None,
+) -> dict:
+    """Ingest the data set in memory, cross-validate every family, print and save the table."""
+    data = params.data.model_copy(update={"dataset": dataset}) if dataset else params.data
+    tune = params.tune.model_copy(update={"n_trials": trials}) if trials else params.tune
+    params = params.model_copy(update={"data": data, "tune": tune})
+    result = ingest(resolve_spec(data), data.max_quarantine_share)
+    check_quarantine_share(result, data.max_quarantine_share)
+    start = time.perf_counter()
+    cv = cross_validate(result.accepted, result.spec, params, repeats, folds)
+    cv["wall_seconds"] = time.perf_counter() - start
+    table = pd.DataFrame(cv["families"])
+    print(f"\n{cv['dataset']}: {repeats} x {folds}-fold CV, {cv['rows']} rows, "
+          f"{tune.n_trials} Optuna trials per fold, {cv['wall_seconds']:.0f} s")  # fmt: skip
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if output:
+        write_json(output, cv)
+    return cv

@@ -11,15 +11,18 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 
 from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.ingest import BAD, ROW, check_quarantine_share, ingest
 from limitlab.data.specs import DataError, DatasetSpec, resolve_spec
 from limitlab.evaluation.metrics import (
+    auc_confidence_interval,
     calibration_table,
     classification_metrics,
     ks_table,
+    population_stability_index,
     roc_points,
 )
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
@@ -29,9 +32,17 @@ from limitlab.limits.optimise import candidate_outcomes, optimise_caps
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
 from limitlab.limits.segments import segment_report
-from limitlab.models.families import FAMILIES, make_logistic, make_xgboost
-from limitlab.models.tuning import finished_trials, open_study, study_name, tune
+from limitlab.models.calibration import CalibratedModel, calibration_slope_intercept
+from limitlab.models.families import (
+    ScorecardModel,
+    make_logistic,
+    make_xgboost,
+    monotone_constraints,
+)
+from limitlab.models.tuning import open_study, study_name, tune
 from limitlab.serving.scorer import Scorer
+
+LOWER_IS_BETTER = {"brier", "log_loss"}
 
 
 def run_ingest(params: Params) -> dict:
@@ -122,69 +133,170 @@ def frame_digest(*frames: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def model_columns() -> list[str]:
+    return list(pd.read_parquet(paths.features_path("valid")).columns.drop(BAD))
+
+
 def run_tune(params: Params) -> dict:
     """Optuna over XGBoost hyper-parameters; the study lives in a journal file and resumes."""
+    spec = DatasetSpec.from_json(paths.SPEC)
     frames = [pd.read_parquet(paths.features_path(n)) for n in ("train", "valid")]
-    name = study_name(frame_digest(*frames), params.tune)
-    train, valid = load_xy("train"), load_xy("valid")
-    study = tune(open_study(paths.STUDY_JOURNAL, name, params.tune.seed), params.tune, train, valid)
+    monotone = monotone_constraints(model_columns(), spec) if params.train.monotone else {}
+    name = study_name(frame_digest(*frames), params.tune, monotone)
+    study = open_study(paths.STUDY_JOURNAL, name, params.tune)
+    study = tune(study, params.tune, load_xy("train"), load_xy("valid"), monotone)
     best = study.best_trial
+    states = [t.state.name for t in study.trials]
     result = {
         "study_name": name,
         "best_trial": best.number,
         "best_valid_auc": best.value,
-        "n_trials_complete": len(finished_trials(study)),
+        "n_trials_complete": states.count("COMPLETE"),
+        "n_trials_pruned": states.count("PRUNED"),
         "params": best.params,
         "n_estimators": best.user_attrs["n_estimators"],
+        "monotone": monotone,
     }
     write_json(paths.BEST_PARAMS, result)
-    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:4]})
+    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:5]})
     return result
 
 
-def run_train(params: Params) -> dict:
-    """Fit the tuned XGBoost and the logistic baseline on train; pick the champion on valid."""
-    (x_train, y_train), (x_valid, y_valid) = load_xy("train"), load_xy("valid")
-    best = read_json(paths.BEST_PARAMS)
+def fit_family(
+    family: str, params: Params, spec: DatasetSpec, features: Pipeline, train_raw: pd.DataFrame
+) -> Pipeline:
+    """Fit one family on the training split; return it as a raw-columns-to-PD pipeline."""
     seed = params.train.seed
-    models = {
-        "xgboost": make_xgboost(best["params"], seed, n_estimators=best["n_estimators"]),
-        "logistic": make_logistic(params.train.logistic_c, seed),
-    }
-    valid_auc = {}
-    for family, model in models.items():
-        model.fit(x_train, y_train)
-        pd_valid = model.predict_proba(x_valid)[:, 1]
-        valid_auc[family] = classification_metrics(y_valid, pd_valid)["auc"]
+    y = train_raw[BAD].to_numpy()
+    if family == "scorecard":
+        ratios = features.named_steps.get("ratios", "passthrough")
+        inputs = raw_inputs(train_raw, spec)
+        x = inputs if ratios == "passthrough" else ratios.transform(inputs)
+        derived = [] if ratios == "passthrough" else ratios.derived_
+        model = ScorecardModel(
+            [*spec.numeric_features, *derived], spec.categorical_features, params.train.scorecard
+        ).fit(x, y)
+        return Pipeline([("features", ratios), ("model", model)])
+    x_train, y_train = load_xy("train")
+    if family == "xgboost":
+        best = read_json(paths.BEST_PARAMS)
+        model = make_xgboost(
+            best["params"], seed, best["monotone"], n_estimators=best["n_estimators"]
+        ).fit(x_train, y_train)
+    else:
+        model = make_logistic(params.train.logistic_c, seed).fit(x_train, y_train)
+    return Pipeline([("features", features), ("model", model)])
+
+
+def run_train(params: Params) -> dict:
+    """Fit every family on train; choose the champion on validation; calibrate it there."""
+    spec = DatasetSpec.from_json(paths.SPEC)
+    features = joblib.load(paths.FEATURES_MODEL)
+    train_raw = pd.read_parquet(paths.split_path("train"))
+    valid_raw = pd.read_parquet(paths.split_path("valid"))
+    y_valid = valid_raw[BAD].to_numpy()
+    valid = {}
+    for family in params.train.families:
+        pipeline = fit_family(family, params, spec, features, train_raw)
+        pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
+        valid[family] = classification_metrics(y_valid, pd_valid)
         paths.model_path(family).parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(model, paths.model_path(family))
+        joblib.dump(pipeline, paths.model_path(family))
+    metric = params.train.selection_metric
+    sign = -1 if metric in LOWER_IS_BETTER else 1
     champion = params.train.champion
     if champion == "auto":
-        champion = max(FAMILIES, key=lambda f: valid_auc[f])
-    metrics = {"valid_auc": valid_auc, "champion": champion}
+        champion = max(params.train.families, key=lambda f: sign * valid[f][metric])
+    model = joblib.load(paths.model_path(champion))
+    if params.train.calibration != "none":
+        model = CalibratedModel(model, params.train.calibration)
+        model.fit(raw_inputs(valid_raw, spec), y_valid)
+    joblib.dump(model, paths.CHAMPION)
+    if "scorecard" in params.train.families:
+        scorecard = joblib.load(paths.model_path("scorecard"))[-1]
+        write_json(paths.POINTS_TABLE, scorecard.points_table().to_dict("records"))
+    metrics = {
+        "champion": champion,
+        "selection_metric": metric,
+        "calibration": params.train.calibration,
+        "valid": valid,
+    }
     write_json(paths.metrics_path("train"), metrics)
     return metrics
 
 
+def _calibration_summary(y: np.ndarray, pd_: np.ndarray, bins: int) -> dict:
+    slope, intercept = calibration_slope_intercept(y, pd_)
+    m = classification_metrics(y, pd_, bins)
+    return {"slope": slope, "intercept": intercept, "ece": m["ece"], "brier": m["brier"]}
+
+
+def tier_metrics(frame: pd.DataFrame, pd_: np.ndarray, spec: DatasetSpec, params: Params) -> list:
+    """Metrics by income tier (quantiles of the training split's income), where income exists."""
+    if not spec.income:
+        return []
+    train_income = pd.read_parquet(paths.split_path("train"))[spec.income].dropna()
+    edges = np.unique(
+        np.quantile(train_income, np.linspace(0, 1, params.evaluate.income_tiers + 1)[1:-1])
+    )
+    income = frame[spec.income].to_numpy(float)
+    tier = np.where(np.isnan(income), -1, np.searchsorted(edges, income, side="right"))
+    rows = []
+    y = frame[BAD].to_numpy()
+    for t in sorted(set(tier)):
+        mask = tier == t
+        label = "missing" if t < 0 else f"tier {t + 1} of {len(edges) + 1}"
+        row = {"income_tier": label, "n": int(mask.sum()), "bad_rate": float(y[mask].mean())}
+        if len(set(y[mask])) == 2:
+            m = classification_metrics(y[mask], pd_[mask], params.evaluate.calibration_bins)
+            row.update({k: m[k] for k in ("auc", "ks", "brier", "ece")})
+        rows.append(row)
+    return rows
+
+
 def run_evaluate(params: Params) -> dict:
-    """Test metrics of every family; ROC, calibration and KS data for DVC plots."""
-    x_test, y_test = load_xy("test")
+    """Test metrics of every family and of the calibrated champion; data for DVC plots."""
+    spec = DatasetSpec.from_json(paths.SPEC)
+    test = pd.read_parquet(paths.split_path("test"))
+    train = pd.read_parquet(paths.split_path("train"))
+    y_test = test[BAD].to_numpy()
     champion = read_json(paths.metrics_path("train"))["champion"]
     bins = params.evaluate.calibration_bins
     by_family = {}
-    for family in FAMILIES:
-        pd_test = joblib.load(paths.model_path(family)).predict_proba(x_test)[:, 1]
+    for family in params.train.families:
+        pd_test = joblib.load(paths.model_path(family)).predict_proba(raw_inputs(test, spec))[:, 1]
         by_family[family] = classification_metrics(y_test, pd_test, bins)
-        write_json(
-            paths.PLOTS / "roc" / f"{family}.json", roc_points(y_test, pd_test).to_dict("records")
-        )
+        roc = roc_points(y_test, pd_test)
+        write_json(paths.PLOTS / "roc" / f"{family}.json", roc.to_dict("records"))
         calibration = calibration_table(y_test, pd_test, bins)
         write_json(paths.PLOTS / "calibration" / f"{family}.json", calibration.to_dict("records"))
-        if family == champion:
-            ks = ks_table(y_test, pd_test)
-            step = max(len(ks) // 200, 1)
-            write_json(paths.PLOTS / "ks.json", ks.iloc[::step].to_dict("records"))
-    metrics = {"champion": champion, **by_family[champion], "models": by_family}
+    model = joblib.load(paths.CHAMPION)
+    pd_champion = model.predict_proba(raw_inputs(test, spec))[:, 1]
+    pd_before = getattr(model, "base_model", model).predict_proba(raw_inputs(test, spec))[:, 1]
+    pd_train = model.predict_proba(raw_inputs(train, spec))[:, 1]
+    calibrated = calibration_table(y_test, pd_champion, bins)
+    write_json(
+        paths.PLOTS / "calibration" / "champion_calibrated.json", calibrated.to_dict("records")
+    )
+    ks = ks_table(y_test, pd_champion)
+    write_json(paths.PLOTS / "ks.json", ks.iloc[:: max(len(ks) // 200, 1)].to_dict("records"))
+    _, low, high = auc_confidence_interval(y_test, pd_champion)
+    metrics = {
+        "champion": champion,
+        **classification_metrics(y_test, pd_champion, bins),
+        "auc_ci95_low": low,
+        "auc_ci95_high": high,
+        "psi_train_test": population_stability_index(
+            pd_train, pd_champion, params.evaluate.psi_bins
+        ),
+        "calibration": {
+            "method": params.train.calibration,
+            "before": _calibration_summary(y_test, pd_before, bins),
+            "after": _calibration_summary(y_test, pd_champion, bins),
+        },
+        "models": by_family,
+        "by_income_tier": tier_metrics(test, pd_champion, spec, params),
+    }
     write_json(paths.metrics_path("evaluate"), metrics)
     return metrics
 
@@ -195,8 +307,7 @@ def run_limits(params: Params) -> dict:
     test = pd.read_parquet(paths.split_path("test"))
     policy = Policy.build(params.limits, spec, list(test.columns))
     policy.to_json(paths.POLICY)
-    champion = read_json(paths.metrics_path("train"))["champion"]
-    decisions = Scorer.from_project(champion).decide(test)
+    decisions = Scorer.from_project().decide(test)
     bad = test[BAD].to_numpy()
     decisions.insert(0, spec.id or ROW, test[spec.id or ROW].to_numpy())
     decisions[BAD] = bad

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ class DatasetSpec:
     debt: str | None = None
     requested_amount: str | None = None
     date: str | None = None
+    monotone: dict[str, int] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -98,6 +99,15 @@ BUNDLED: dict[str, DatasetSpec] = {
         income="Income",
         debt="Debt",
         requested_amount="Amount",
+        # PD does not rise with income, tenure or assets; does not fall with debt or arrears.
+        monotone={
+            "Income": -1,
+            "Seniority": -1,
+            "Assets": -1,
+            "Debt": 1,
+            "debt_to_income": 1,
+            "Records=yes": 1,
+        },
     ),
     "german_credit": DatasetSpec(
         name="german_credit",
@@ -132,6 +142,7 @@ BUNDLED: dict[str, DatasetSpec] = {
         protected=("personal_status_and_sex", "age_in_years"),
         nonnegative=("duration_in_month", "credit_amount", "age_in_years"),
         requested_amount="credit_amount",
+        monotone={"duration_in_month": 1},
     ),
 }
 
@@ -140,6 +151,7 @@ _ROLE_FIELDS = (
     "date",
 )  # fmt: skip
 _LIST_FIELDS = ("numeric", "categorical", "protected", "exclude", "nonnegative")
+_DICT_FIELDS = ("monotone",)
 
 
 def resolve_spec(params: DataParams) -> DatasetSpec:
@@ -150,6 +162,7 @@ def resolve_spec(params: DataParams) -> DatasetSpec:
     """
     overrides: dict[str, Any] = {k: getattr(params, k) for k in _ROLE_FIELDS}
     overrides.update({k: tuple(getattr(params, k)) for k in _LIST_FIELDS if getattr(params, k)})
+    overrides.update({k: dict(getattr(params, k)) for k in _DICT_FIELDS if getattr(params, k)})
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if params.dataset == "custom":
         missing = [f"data.{k}" for k in ("path", "target", "bad_value") if k not in overrides]

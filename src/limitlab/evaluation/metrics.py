@@ -80,3 +80,33 @@ def classification_metrics(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> di
         "n": len(y),
         "bad_rate": float(y.mean()),
     }
+
+
+def auc_confidence_interval(
+    y: np.ndarray, pd_: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
+    """AUC with a DeLong confidence interval: (auc, lower, upper)."""
+    from scipy.stats import norm, rankdata
+
+    y, p = _arrays(y, pd_)
+    pos, neg = p[y == 1], p[y == 0]
+    m, n = len(pos), len(neg)
+    ranks = rankdata(np.r_[pos, neg])
+    v10 = (ranks[:m] - rankdata(pos)) / n
+    v01 = 1 - (ranks[m:] - rankdata(neg)) / m
+    auc = float(v10.mean())
+    se = float(np.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n))
+    z = float(norm.ppf(0.5 + level / 2))
+    return auc, max(auc - z * se, 0.0), min(auc + z * se, 1.0)
+
+
+def population_stability_index(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
+    """PSI of a score between a reference sample (bins from its quantiles) and another sample."""
+    expected = np.asarray(expected, dtype=float)
+    actual = np.asarray(actual, dtype=float)
+    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1]))
+    e = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
+    a = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
+    e_share = np.maximum(e / e.sum(), 1e-4)
+    a_share = np.maximum(a / a.sum(), 1e-4)
+    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))

@@ -26,6 +26,8 @@ def source_feature(name: str) -> str:
 def column_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | None:
     """Contribution of each model column to each row's log-odds; None for an unknown family."""
     model = getattr(model, "base_model", model)
+    if hasattr(model, "contributions"):
+        return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))
         values = model.get_booster().predict(dmatrix, pred_contribs=True)[:, :-1]

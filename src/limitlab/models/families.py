@@ -1,4 +1,9 @@
-"""PD model families: gradient-boosted trees (XGBoost) and a logistic-regression baseline."""
+"""PD model families: XGBoost (monotone where declared), a points scorecard, logistic regression.
+
+Every trained family is saved as a scikit-learn ``Pipeline`` from raw applicant columns to PD:
+``features`` (the fitted feature pipeline, or the derived ratios alone for the scorecard) then
+``model``.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,39 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from xgboost import XGBClassifier
 
-FAMILIES = ("xgboost", "logistic")
+from limitlab.config import ScorecardParams
+from limitlab.data.specs import DatasetSpec
+
+FAMILIES = ("xgboost", "scorecard", "logistic")
 N_THREADS = 2
+MISSING_FLAG = "missingindicator_"
 
 
-def make_xgboost(params: dict[str, Any], seed: int, **extra: Any) -> XGBClassifier:
+def monotone_constraints(columns: list[str], spec: DatasetSpec) -> dict[str, int]:
+    """XGBoost constraints for the model columns whose raw feature or level the spec declares.
+
+    ``num__Income`` takes the sign declared for ``Income``; ``cat__Records=yes`` the sign of
+    ``Records=yes``; missing-value flags are never constrained.
+    """
+    out = {}
+    for column in columns:
+        key = column.split("__", 1)[-1]
+        if key.startswith(MISSING_FLAG):
+            continue
+        if key in spec.monotone:
+            out[column] = int(spec.monotone[key])
+    return out
+
+
+def make_xgboost(
+    params: dict[str, Any], seed: int, monotone: dict[str, int] | None = None, **extra: Any
+) -> XGBClassifier:
     """An XGBoost classifier with the ``hist`` tree method and the given hyper-parameters."""
     return XGBClassifier(
         objective="binary:logistic",
@@ -24,26 +51,20 @@ def make_xgboost(params: dict[str, Any], seed: int, **extra: Any) -> XGBClassifi
         eval_metric="auc",
         n_jobs=N_THREADS,
         random_state=seed,
+        monotone_constraints=monotone or None,
         **params,
         **extra,
     )
 
 
 def fit_xgboost_early_stopping(
-    params: dict[str, Any],
-    seed: int,
-    max_estimators: int,
-    early_stopping_rounds: int,
+    model: XGBClassifier,
     train: tuple[pd.DataFrame, np.ndarray],
     valid: tuple[pd.DataFrame, np.ndarray],
 ) -> tuple[XGBClassifier, float, int]:
-    """Fit with early stopping on validation AUC; return model, validation AUC, tree count."""
-    model = make_xgboost(
-        params, seed, n_estimators=max_estimators, early_stopping_rounds=early_stopping_rounds
-    )
+    """Fit with early stopping on validation AUC; return model, best validation AUC, trees."""
     model.fit(*train, eval_set=[valid], verbose=False)
-    auc = roc_auc_score(valid[1], model.predict_proba(valid[0])[:, 1])
-    return model, float(auc), int(model.best_iteration) + 1
+    return model, float(model.best_score), int(model.best_iteration) + 1
 
 
 def make_logistic(c: float, seed: int) -> Pipeline:
@@ -54,3 +75,83 @@ def make_logistic(c: float, seed: int) -> Pipeline:
             ("logit", LogisticRegression(C=c, max_iter=5000, random_state=seed)),
         ]
     )
+
+
+class ScorecardModel(ClassifierMixin, BaseEstimator):
+    """Points scorecard: optbinning's monotone optimal binning, WoE, logistic regression, scaled
+    to points by PDO / odds / base points.
+
+    Parameters
+    ----------
+    numeric, categorical : list of str
+        Raw input variables of each kind.
+    params : ScorecardParams
+        Binning and scaling settings.
+    """
+
+    def __init__(
+        self, numeric: list[str], categorical: list[str], params: ScorecardParams | None = None
+    ) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+        self.params = params
+
+    @property
+    def variables(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScorecardModel:
+        from optbinning import BinningProcess, Scorecard
+
+        p = self.params or ScorecardParams()
+        trend = {v: {"monotonic_trend": "auto_asc_desc"} for v in self.numeric}
+        binning = BinningProcess(
+            self.variables,
+            categorical_variables=self.categorical,
+            max_n_bins=p.max_n_bins,
+            min_bin_size=p.min_bin_size,
+            binning_fit_params=trend,
+        )
+        self.scorecard_ = Scorecard(
+            binning_process=binning,
+            estimator=LogisticRegression(max_iter=5000),
+            scaling_method="pdo_odds",
+            scaling_method_params={"pdo": p.pdo, "odds": p.odds, "scorecard_points": p.base_points},
+        )
+        self.scorecard_.fit(self._inputs(X), np.asarray(y))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _inputs(self, X: pd.DataFrame) -> pd.DataFrame:
+        frame = X[self.variables].copy()
+        for column in self.categorical:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), "missing")
+        return frame
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.scorecard_.predict_proba(self._inputs(X))
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:  # type: ignore[override]
+        """Scorecard points (higher is safer)."""
+        return self.scorecard_.score(self._inputs(X))
+
+    def points_table(self) -> pd.DataFrame:
+        """Variable, bin, counts, event rate, WoE, IV, coefficient and points of every bin."""
+        table = self.scorecard_.table(style="detailed")
+        return table.assign(Bin=table["Bin"].astype(str))
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Log-odds each variable adds against its best bin (points lost, in log-odds units)."""
+        process = self.scorecard_.binning_process_
+        woe = process.transform(self._inputs(X), metric="woe")
+        coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
+                        strict=True))  # fmt: skip
+        out = {}
+        for variable in self.variables:
+            if variable not in coef:
+                continue
+            table = process.get_binned_variable(variable).binning_table.build()
+            bins = pd.to_numeric(table["WoE"].iloc[:-1], errors="coerce").dropna()
+            best = float((coef[variable] * bins).min()) if len(bins) else 0.0
+            out[variable] = coef[variable] * woe[variable].to_numpy(float) - best
+        return pd.DataFrame(out, index=X.index)

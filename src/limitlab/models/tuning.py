@@ -13,38 +13,47 @@ import pandas as pd
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from optuna_integration import XGBoostPruningCallback
 
 from limitlab.config import TuneParams
-from limitlab.models.families import fit_xgboost_early_stopping
+from limitlab.models.families import fit_xgboost_early_stopping, make_xgboost
 
 DIRECTION = "maximize"
 METRIC = "valid_auc"
+PRUNING_METRIC = "validation_0-auc"
 _RANGES_LOG = {"learning_rate", "reg_lambda", "min_child_weight"}
 _BUDGET_KEYS = {"n_trials", "timeout_seconds"}
 
 
-def study_name(data_digest: str, params: TuneParams) -> str:
-    """Name a study from the data and the search space: new data or space, new study.
+def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -> str:
+    """Name a study from the data, the search space and the constraints: change any, new study.
 
     ``n_trials`` and the time budget are left out, so raising them extends the same study.
     """
     space = params.model_dump(mode="json", exclude=_BUDGET_KEYS)
-    text = json.dumps({"data": data_digest, "space": space}, sort_keys=True)
+    text = json.dumps({"data": data_digest, "space": space, "monotone": monotone}, sort_keys=True)
     return "xgb-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def open_study(journal: Path, name: str, seed: int) -> optuna.Study:
-    """Reopen the study in a journal file, or create it, with a seeded TPE sampler.
+def open_study(journal: Path, name: str, params: TuneParams) -> optuna.Study:
+    """Reopen the study in a journal file, or create it: seeded TPE, median pruning.
 
     Reopening writes nothing to the journal, so reading a study leaves the file unchanged.
     """
     journal.parent.mkdir(parents=True, exist_ok=True)
     storage = JournalStorage(JournalFileBackend(str(journal)))
-    sampler = optuna.samplers.TPESampler(seed=seed)
+    sampler = optuna.samplers.TPESampler(seed=params.seed)
+    pruner = (
+        optuna.pruners.MedianPruner(
+            n_startup_trials=params.pruning_warmup_trials, n_warmup_steps=10
+        )
+        if params.pruning
+        else optuna.pruners.NopPruner()
+    )
     if name in {s.study_name for s in storage.get_all_studies()}:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     return optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, direction=DIRECTION
+        study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction=DIRECTION
     )
 
 
@@ -59,7 +68,8 @@ def suggest(trial: optuna.Trial, params: TuneParams) -> dict[str, Any]:
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    """Trials that count toward ``n_trials``: completed and pruned ones."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
 
 
 def tune(
@@ -67,6 +77,7 @@ def tune(
     params: TuneParams,
     train: tuple[pd.DataFrame, np.ndarray],
     valid: tuple[pd.DataFrame, np.ndarray],
+    monotone: dict[str, int] | None = None,
 ) -> optuna.Study:
     """Run the trials still missing from ``params.n_trials``; earlier trials are kept.
 
@@ -76,10 +87,16 @@ def tune(
         study.tell(stale.number, state=TrialState.FAIL)
 
     def objective(trial: optuna.Trial) -> float:
-        hyper = suggest(trial, params)
-        _, auc, n_trees = fit_xgboost_early_stopping(
-            hyper, params.seed, params.max_estimators, params.early_stopping_rounds, train, valid
+        callbacks = [XGBoostPruningCallback(trial, PRUNING_METRIC)] if params.pruning else None
+        model = make_xgboost(
+            suggest(trial, params),
+            params.seed,
+            monotone,
+            n_estimators=params.max_estimators,
+            early_stopping_rounds=params.early_stopping_rounds,
+            callbacks=callbacks,
         )
+        _, auc, n_trees = fit_xgboost_early_stopping(model, train, valid)
         trial.set_user_attr("n_estimators", n_trees)
         return auc
 

@@ -10,7 +10,7 @@ import pandas as pd
 from limitlab.limits.reasons import REASON_COLUMNS
 from limitlab.serving.scorer import Scorer
 
-ARTIFACT_KEYS = ("spec", "features", "model", "policy")
+ARTIFACT_KEYS = ("spec", "model", "policy")
 OUTPUT_COLUMNS = (
     "pd", "grade", "decision", "limit", "product", "binding_cap", "daily_cap", "monthly_cap",
     *REASON_COLUMNS,
@@ -27,7 +27,7 @@ class LimitModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         a = context.artifacts
-        self.scorer = Scorer.load(a["spec"], a["features"], a["model"], a["policy"])
+        self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         return bundle_output(self.scorer, pd.DataFrame(model_input))

@@ -25,33 +25,32 @@ from limitlab.models.contributions import raw_feature_contributions
 
 @dataclass
 class Scorer:
-    """Everything needed to turn a raw applicant row into a PD, a limit and its reasons."""
+    """Everything needed to turn a raw applicant row into a PD, a limit and its reasons.
+
+    ``model`` is a family pipeline (``features`` then ``model``), optionally wrapped by a
+    :class:`~limitlab.models.calibration.CalibratedModel`.
+    """
 
     spec: DatasetSpec
-    features: Any
     model: Any
     policy: Policy
 
     @classmethod
-    def load(
-        cls, spec_path: Path, features_path: Path, model_path: Path, policy_path: Path
-    ) -> Scorer:
+    def load(cls, spec_path: Path, model_path: Path, policy_path: Path) -> Scorer:
         return cls(
             spec=DatasetSpec.from_json(spec_path),
-            features=joblib.load(features_path),
             model=joblib.load(model_path),
             policy=Policy.from_json(policy_path),
         )
 
     @classmethod
-    def from_project(cls, family: str, root: Path = Path(".")) -> Scorer:
-        """The scorer of a trained model family in a project folder (after ``limits``)."""
-        return cls.load(
-            root / paths.SPEC,
-            root / paths.FEATURES_MODEL,
-            root / paths.model_path(family),
-            root / paths.POLICY,
-        )
+    def from_project(cls, root: Path = Path(".")) -> Scorer:
+        """The champion's scorer in a project folder (after ``train`` and ``limits``)."""
+        return cls.load(root / paths.SPEC, root / paths.CHAMPION, root / paths.POLICY)
+
+    @property
+    def pipeline(self) -> Any:
+        return getattr(self.model, "base_model", self.model)
 
     @property
     def input_columns(self) -> list[str]:
@@ -63,20 +62,22 @@ class Scorer:
         extra = [c for c in self.policy.required_columns if c not in self.spec.input_columns]
         return pd.concat([raw_inputs(frame, self.spec), frame[extra]], axis=1)
 
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self.features.transform(raw_inputs(frame, self.spec))
+    def _pd_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        matrix = self.pipeline[:-1].transform(raw_inputs(frame, self.spec))
+        pd_ = self.pipeline[-1].predict_proba(matrix)[:, 1]
+        if hasattr(self.model, "calibrate"):
+            pd_ = self.model.calibrate(pd_)
+        return np.asarray(pd_, dtype="float64"), matrix
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of default of each raw applicant row."""
-        return self.model.predict_proba(self.matrix(frame))[:, 1].astype("float64")
+        return self._pd_and_matrix(frame)[0]
 
     def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
         """PD, grade, product, limit, binding cap, usage caps, EL, profit and four reasons."""
         frame = frame.reset_index(drop=True)
-        matrix = self.matrix(frame)
-        pd_ = self.model.predict_proba(matrix)[:, 1].astype("float64")
+        pd_, matrix = self._pd_and_matrix(frame)
         decisions = decide(pd_, frame, self.policy)
-        contributions = raw_feature_contributions(self.model, matrix)
-        return pd.concat(
-            [decisions, principal_reasons(decisions, contributions, self.policy)], axis=1
-        )
+        contributions = raw_feature_contributions(self.pipeline[-1], matrix)
+        reasons = principal_reasons(decisions, contributions, self.policy)
+        return pd.concat([decisions, reasons], axis=1)

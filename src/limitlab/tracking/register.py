@@ -26,7 +26,6 @@ from limitlab.data.ingest import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
-from limitlab.models.families import FAMILIES
 from limitlab.models.tuning import METRIC, open_study
 from limitlab.serving.pyfunc import bundle_output
 from limitlab.serving.scorer import Scorer
@@ -53,9 +52,12 @@ def pinned_requirements() -> list[str]:
     return pins
 
 
-def _figures(champion: str) -> dict:
-    roc = {f: pd.DataFrame(read_json(paths.PLOTS / "roc" / f"{f}.json")) for f in FAMILIES}
-    cal = {f: pd.DataFrame(read_json(paths.PLOTS / "calibration" / f"{f}.json")) for f in FAMILIES}
+def _figures(champion: str, families: list[str]) -> dict:
+    roc = {f: pd.DataFrame(read_json(paths.PLOTS / "roc" / f"{f}.json")) for f in families}
+    cal = {f: pd.DataFrame(read_json(paths.PLOTS / "calibration" / f"{f}.json")) for f in families}
+    cal[f"{champion} (calibrated)"] = pd.DataFrame(
+        read_json(paths.PLOTS / "calibration" / "champion_calibrated.json")
+    )
     ks = pd.DataFrame(read_json(paths.PLOTS / "ks.json"))
     return {
         "roc": plots.roc_figure(roc),
@@ -64,10 +66,10 @@ def _figures(champion: str) -> dict:
     }
 
 
-def _log_model(champion: str, model_name: str) -> tuple[str, str]:
+def _log_model(model_name: str) -> tuple[str, str]:
     """Log the pyfunc bundle and register it; return (model URI in the run, version)."""
     test = pd.read_parquet(paths.split_path("test"))
-    scorer = Scorer.from_project(champion)
+    scorer = Scorer.from_project()
     example = scorer.applicant_columns(test.head(5))
     signature = infer_signature(example, bundle_output(scorer, example))
     info = mlflow.pyfunc.log_model(
@@ -75,8 +77,7 @@ def _log_model(champion: str, model_name: str) -> tuple[str, str]:
         python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
         artifacts={
             "spec": str(paths.SPEC),
-            "features": str(paths.FEATURES_MODEL),
-            "model": str(paths.model_path(champion)),
+            "model": str(paths.CHAMPION),
             "policy": str(paths.POLICY),
         },
         code_paths=[str(Path(limitlab.__file__).parent)],
@@ -124,9 +125,11 @@ def run_register(params: Params) -> dict:
         accepted = pd.read_parquet(paths.ACCEPTED)
         dataset = mlflow.data.from_pandas(accepted, source=spec.path, name=spec.name, targets=BAD)
         mlflow.log_input(dataset, context="training")
-        log_figures(_figures(champion))
+        log_figures(_figures(champion, params.train.families))
         mlflow.log_artifacts(str(paths.PLOTS), "plots/data")
         mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
+        if paths.POINTS_TABLE.is_file():
+            mlflow.log_artifact(str(paths.POINTS_TABLE), "scorecard")
         for name in (
             "policy.json",
             "segments.json",
@@ -134,9 +137,9 @@ def run_register(params: Params) -> dict:
             "grade_band_table.json",
         ):
             mlflow.log_artifact(str(paths.LIMITS / name), "limits")
-        study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune.seed)
+        study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune)
         n_trials = log_trials(MlflowClient(), experiment_id, run.info.run_id, study, METRIC)
-        model_uri, model_version = _log_model(champion, params.registry.model_name)
+        model_uri, model_version = _log_model(params.registry.model_name)
         MlflowClient().set_registered_model_alias(
             params.registry.model_name, CHALLENGER, model_version
         )

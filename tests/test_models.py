@@ -1,0 +1,127 @@
+"""Model families: monotone constraints, the scorecard, calibration, DeLong CI and PSI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from limitlab.config import ScorecardParams
+from limitlab.data.specs import DatasetSpec
+from limitlab.evaluation.metrics import (
+    auc_confidence_interval,
+    expected_calibration_error,
+    population_stability_index,
+)
+from limitlab.models.calibration import CalibratedModel, calibration_slope_intercept
+from limitlab.models.contributions import raw_feature_contributions, source_feature
+from limitlab.models.families import ScorecardModel, make_xgboost, monotone_constraints
+
+SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
+                   monotone={"income": -1, "arrears=yes": 1})  # fmt: skip
+
+
+def synthetic(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(4.5, 0.6, n)
+    arrears = rng.uniform(size=n) < 0.2
+    noise = rng.normal(size=n)
+    # a true PD that falls with income but with a bump the trees would otherwise chase
+    logit = -1 - 0.015 * (income - 90) + 1.2 * arrears + 0.8 * np.sin(income / 8) + 0.5 * noise
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    x = pd.DataFrame({"num__income": income, "num__missingindicator_income": 0.0,
+                      "cat__arrears=yes": arrears.astype(float)})  # fmt: skip
+    return x, y
+
+
+def test_constraints_map_declared_features_and_levels_only() -> None:
+    columns = ["num__income", "num__missingindicator_income", "cat__arrears=yes", "num__age"]
+    assert monotone_constraints(columns, SPEC) == {"num__income": -1, "cat__arrears=yes": 1}
+
+
+def test_pd_never_rises_with_income_under_the_constraint() -> None:
+    x, y = synthetic()
+    params = {"max_depth": 4, "learning_rate": 0.2}
+    constrained = make_xgboost(params, 0, monotone_constraints(list(x.columns), SPEC),
+                               n_estimators=200).fit(x, y)  # fmt: skip
+    free = make_xgboost(params, 0, None, n_estimators=200).fit(x, y)
+    grid = np.linspace(x["num__income"].min(), x["num__income"].max(), 400)
+    for arrears in (0.0, 1.0):
+        probe = pd.DataFrame({"num__income": grid, "num__missingindicator_income": 0.0,
+                              "cat__arrears=yes": arrears})  # fmt: skip
+        pd_constrained = constrained.predict_proba(probe)[:, 1]
+        assert (np.diff(pd_constrained) <= 1e-7).all()
+        assert (np.diff(free.predict_proba(probe)[:, 1]) > 1e-7).any()  # the test can fail
+    at = x.head(200).assign(**{"cat__arrears=yes": 0.0})
+    with_arrears = at.assign(**{"cat__arrears=yes": 1.0})
+    assert (
+        constrained.predict_proba(with_arrears)[:, 1] >= constrained.predict_proba(at)[:, 1]
+    ).all()
+
+
+def test_scorecard_points_table_and_contributions() -> None:
+    rng = np.random.default_rng(1)
+    n = 2000
+    x = pd.DataFrame({"income": rng.lognormal(4.5, 0.5, n), "job": rng.choice(["a", "b", "c"], n)})
+    logit = -1 - 0.02 * (x["income"] - 90) + (x["job"] == "c") * 1.0
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    model = ScorecardModel(["income"], ["job"], ScorecardParams()).fit(x, y)
+    table = model.points_table()
+    assert {"Variable", "Bin", "WoE", "Points"} <= set(table.columns)
+    assert set(table["Variable"]) == {"income", "job"}
+    pd_ = model.predict_proba(x)[:, 1]
+    assert np.corrcoef(pd_, model.score(x))[0, 1] < -0.9  # more points, lower PD
+    contributions = raw_feature_contributions(model, x)
+    assert list(contributions.columns) == ["income", "job"]
+    assert (contributions.to_numpy() >= -1e-9).all()  # points lost against the best bin
+    assert (contributions.min() <= 1e-9).all()  # the best bin loses nothing
+
+
+def test_calibration_repairs_a_miscalibrated_model() -> None:
+    rng = np.random.default_rng(2)
+    n = 20000
+    true_pd = rng.beta(2, 5, n)
+    y = (rng.uniform(size=n) < true_pd).astype(int)
+
+    class Overconfident:
+        def predict_proba(self, X: np.ndarray) -> np.ndarray:
+            p = np.clip(X[:, 0] ** 0.5, 1e-6, 1 - 1e-6)  # systematically too high
+            return np.column_stack([1 - p, p])
+
+    x = true_pd.reshape(-1, 1)
+    half = n // 2
+    raw = Overconfident().predict_proba(x[half:])[:, 1]
+    for method in ("platt", "isotonic"):
+        model = CalibratedModel(Overconfident(), method).fit(x[:half], y[:half])
+        fixed = model.predict_proba(x[half:])[:, 1]
+        before = expected_calibration_error(y[half:], raw)
+        after = expected_calibration_error(y[half:], fixed)
+        assert after < before / 3, (method, before, after)
+    slope, intercept = calibration_slope_intercept(y, true_pd)
+    assert slope == pytest.approx(1, abs=0.1) and intercept == pytest.approx(0, abs=0.1)
+
+
+def test_delong_interval_covers_the_auc_and_narrows_with_data() -> None:
+    rng = np.random.default_rng(3)
+
+    def draw(n):
+        p = rng.uniform(size=n)
+        return (rng.uniform(size=n) < p).astype(int), p
+
+    auc, low, high = auc_confidence_interval(*draw(500))
+    assert low < auc < high
+    _, low_big, high_big = auc_confidence_interval(*draw(20000))
+    assert high_big - low_big < (high - low) / 4
+
+
+def test_psi_is_near_zero_for_the_same_population_and_large_for_a_shift() -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.beta(2, 5, 20000), rng.beta(2, 5, 20000)
+    assert population_stability_index(a, b) < 0.01
+    assert population_stability_index(a, np.clip(b + 0.15, 0, 1)) > 0.25
+
+
+def test_source_feature_names() -> None:
+    assert source_feature("cat__Job=fixed") == "Job"
+    assert source_feature("num__missingindicator_Income") == "Income"
+    assert source_feature("num__debt_to_income") == "debt_to_income"
