@@ -27,11 +27,17 @@ TEST_ENV = {
 }
 
 
-def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command with the test environment's tools first on PATH and no outside store."""
+def stage_env() -> dict[str, str]:
+    """The environment of a command: the test tools first on PATH, and no outside store."""
     env = {**os.environ, **TEST_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for key in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME"):
         env.pop(key, None)
+    return env
+
+
+def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command with :func:`stage_env`; raise with its output when it fails."""
+    env = stage_env()
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise AssertionError(f"{args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

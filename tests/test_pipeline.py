@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,8 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
 
-from .conftest import FAST_TUNE, edit_params, make_project, run
+from .conftest import FAST_TUNE, edit_params, make_project, run, stage_env
 
 pytestmark = pytest.mark.pipeline
 MODEL = "limitlab-pd"
@@ -51,7 +56,15 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     evaluate = read(root, "reports/metrics/evaluate.json")
     assert 0.75 < evaluate["auc"] < 0.95  # credit_scoring AUCs in the literature are ~0.83
     assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
-    assert set(evaluate["models"]) == {"xgboost", "logistic"}
+    assert set(evaluate["models"]) == {"xgboost", "scorecard", "logistic"}
+    assert evaluate["auc_ci95_low"] < evaluate["auc"] < evaluate["auc_ci95_high"]
+    calibration = evaluate["calibration"]
+    assert calibration["method"] == "platt"
+    assert set(calibration["after"]) == {"slope", "intercept", "ece", "brier"}
+    assert evaluate["by_income_tier"][0]["income_tier"] == "missing"
+    train = read(root, "reports/metrics/train.json")
+    best_valid = max(train["valid"], key=lambda f: train["valid"][f]["auc"])
+    assert train["champion"] == best_valid  # chosen on validation, never on test
     bands = pd.DataFrame(read(root, "reports/plots/band_table.json"))
     optimised = read(root, "reports/limits/optimised_caps.json")
     assert (
@@ -97,6 +110,8 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert parent.inputs.dataset_inputs[0].dataset.name == "credit_scoring"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     assert {"plots/roc.png", "plots/calibration.png", "plots/ks.png"} <= artifacts
+    points = client.list_artifacts(parent.info.run_id, "scorecard")
+    assert [a.path for a in points] == ["scorecard/scorecard_points.json"]
     exp_id = parent.info.experiment_id
     children = client.search_runs(
         [exp_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
@@ -186,16 +201,54 @@ def test_german_credit_experiment_is_a_params_change_only(built: tuple[Path, str
     assert newest.run_id == runs[-1].info.run_id
 
 
-def test_tuning_is_deterministic_and_resumes(tmp_path: Path) -> None:
+def test_same_seed_same_metrics_and_tuning_resumes_after_a_kill(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project")
-    for stage in ("ingest", "split", "features", "tune"):
+    edit_params(root, tune={"n_trials": 12, "pruning": False})
+    for stage in ("ingest", "split", "features"):
         run(["limitlab", stage], root)
-    first = read(root, "models/tune/best_params.json")
-    (root / "models/tune/study.journal").unlink()
+    journal = root / "models/tune/study.journal"
+    tune = subprocess.Popen(["limitlab", "tune"], cwd=root, env=stage_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(completed(journal)) < 3:
+        time.sleep(0.2)
+    tune.send_signal(signal.SIGKILL)
+    tune.wait()
+    before = completed(journal)
+    assert 3 <= len(before) < 12, "the kill came too late to test a resume"
     run(["limitlab", "tune"], root)
-    assert read(root, "models/tune/best_params.json") == first
-    edit_params(root, tune={"n_trials": FAST_TUNE["n_trials"] + 2})
-    run(["limitlab", "tune"], root)
-    resumed = read(root, "models/tune/best_params.json")
-    assert resumed["study_name"] == first["study_name"]
-    assert resumed["n_trials_complete"] == FAST_TUNE["n_trials"] + 2
+    after = completed(journal)
+    assert len(after) == 12
+    assert after[: len(before)] == before  # kept, not repeated
+
+    runs = []
+    for _ in range(2):  # a fresh study each time: same seed, same trials, same metrics
+        journal.unlink()
+        for stage in ("tune", "train", "evaluate"):
+            run(["limitlab", stage], root)
+        runs.append((read(root, "models/tune/best_params.json"),
+                     read(root, "reports/metrics/evaluate.json")))  # fmt: skip
+    assert runs[0] == runs[1]
+
+
+def completed(journal: Path) -> list[tuple[int, float, str]]:
+    """(number, value, params) of the completed trials in a journal, read without writing."""
+    if not journal.exists():
+        return []
+    storage = JournalStorage(JournalFileBackend(str(journal)))
+    trials = []
+    for study in storage.get_all_studies():
+        for t in storage.get_all_trials(study._study_id, states=(TrialState.COMPLETE,)):
+            trials.append((t.number, t.value, json.dumps(t.params, sort_keys=True)))
+    return sorted(trials)
+
+
+def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    out = run(["limitlab", "cv", "--dataset", "german_credit", "--repeats", "1", "--folds", "2",
+               "--trials", "2", "--output", "cv.json"], root).stdout  # fmt: skip
+    assert "german_credit: 1 x 2-fold CV" in out
+    result = read(root, "cv.json")
+    assert [f["family"] for f in result["families"]] == ["xgboost", "scorecard", "logistic"]
+    assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
+    assert len(result["folds_detail"]) == 2 * 3
