@@ -231,26 +231,26 @@ def _calibration_summary(y: np.ndarray, pd_: np.ndarray, bins: int) -> dict:
     return {"slope": slope, "intercept": intercept, "ece": m["ece"], "brier": m["brier"]}
 
 
-def tier_metrics(frame: pd.DataFrame, pd_: np.ndarray, spec: DatasetSpec, params: Params) -> list:
+def tier_metrics(frame: pd.DataFrame, pd_: np.ndarray, spec: DatasetSpec, params: Params) -> dict:
     """Metrics by income tier (quantiles of the training split's income), where income exists."""
     if not spec.income:
-        return []
+        return {}
     train_income = pd.read_parquet(paths.split_path("train"))[spec.income].dropna()
     edges = np.unique(
         np.quantile(train_income, np.linspace(0, 1, params.evaluate.income_tiers + 1)[1:-1])
     )
     income = frame[spec.income].to_numpy(float)
     tier = np.where(np.isnan(income), -1, np.searchsorted(edges, income, side="right"))
-    rows = []
+    rows = {}
     y = frame[BAD].to_numpy()
     for t in sorted(set(tier)):
         mask = tier == t
-        label = "missing" if t < 0 else f"tier {t + 1} of {len(edges) + 1}"
-        row = {"income_tier": label, "n": int(mask.sum()), "bad_rate": float(y[mask].mean())}
+        label = "missing" if t < 0 else f"tier_{t + 1}_of_{len(edges) + 1}"
+        row = {"n": int(mask.sum()), "bad_rate": float(y[mask].mean())}
         if len(set(y[mask])) == 2:
             m = classification_metrics(y[mask], pd_[mask], params.evaluate.calibration_bins)
             row.update({k: m[k] for k in ("auc", "ks", "brier", "ece")})
-        rows.append(row)
+        rows[label] = row
     return rows
 
 
