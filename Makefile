@@ -9,8 +9,10 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SERVE_PORT ?= 5001
+MODEL ?= limitlab-pd
 
-.PHONY: help env repro test lint bench ui lab clean
+.PHONY: help env repro test lint bench ui serve lab clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +44,10 @@ bench: env ## Benchmarks (print figures; never part of the tests)
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 		--default-artifact-root $(CURDIR)/mlartifacts --host $(HOST) --port $(PORT)
+
+serve: env ## Serve models:/limitlab-pd@champion with MLflow on 127.0.0.1:$(SERVE_PORT)
+	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/mlflow.db $(RUN) mlflow models serve \
+		-m models:/$(MODEL)@champion --env-manager local --host $(HOST) --port $(SERVE_PORT)
 
 lab: env ## JupyterLab on 127.0.0.1 (installs the lab group)
 	$(UV) sync --frozen --group lab

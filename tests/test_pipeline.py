@@ -7,8 +7,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import mlflow
@@ -148,6 +151,109 @@ def test_registered_model_gives_the_pipeline_decisions(built: tuple[Path, str]) 
     np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
     for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
         assert got[column].tolist() == expected[column].tolist(), column
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: bytes) -> tuple[int, str]:
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> None:
+    root, _ = built
+    port = free_port()
+    env = {**stage_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    server = subprocess.Popen(
+        ["mlflow", "models", "serve", "-m", f"models:/{MODEL}@champion", "--env-manager",
+         "local", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the model server did not answer /ping within 180 s")
+        spec = read(root, "data/interim/spec.json")
+        assert read(root, "reports/register.json")["promoted"] is True
+        test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(20)
+        expected = pd.read_parquet(root / "reports/limits/decisions.parquet").head(20)
+        columns = [c for c in test.columns if not c.startswith("_")]
+        columns = [c for c in columns if c not in spec["protected"]]
+        rows = test[columns].astype({c: "float64" for c in columns if c in spec["numeric"]})
+        body = json.dumps(
+            {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+        )
+        status, text = post(f"{base}/invocations", body.encode())
+        assert status == 200, text
+        got = pd.DataFrame(json.loads(text)["predictions"])
+        np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
+        for column in ("limit", "grade", "binding_cap", *REASONS):
+            assert got[column].tolist() == expected[column].tolist(), column
+
+        status, text = post(f"{base}/invocations", b"{not json")
+        assert 400 <= status < 500, (status, text)
+        missing = rows.drop(columns=["Income"])
+        body = json.dumps(
+            {"dataframe_split": json.loads(missing.to_json(orient="split", index=False))}
+        )
+        status, text = post(f"{base}/invocations", body.encode())
+        assert 400 <= status < 500 and "Income" in text, (status, text)
+        texty = rows.astype({"Income": object})
+        texty.loc[texty.index[0], "Income"] = "a lot"
+        body = json.dumps(
+            {"dataframe_split": json.loads(texty.to_json(orient="split", index=False))}
+        )
+        status, text = post(f"{base}/invocations", body.encode())
+        assert 400 <= status < 500 and "Income" in text, (status, text)
+        status, _ = post(f"{base}/invocations", json.dumps({"dataframe_split": json.loads(
+            rows.head(1).to_json(orient="split", index=False))}).encode())  # fmt: skip
+        assert status == 200  # still serving after the refusals
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) -> None:
+    root, _ = built
+    client = client_for(root)
+    champion_before = client.get_model_version_by_alias(MODEL, "champion").version
+    run(["dvc", "exp", "run", "-n", "worse", "-S", "train.families=[xgboost]",
+         "-S", "tune.n_trials=1", "-S", "tune.max_depth=[1,1]",
+         "-S", "tune.learning_rate=[0.01,0.011]", "-S", "tune.max_estimators=10",
+         "-S", "tune.early_stopping_rounds=5"], root)  # fmt: skip
+    registered = read(root, "reports/register.json")
+    version = str(registered["model_version"])
+    assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == version
+    assert client.get_model_version_by_alias(MODEL, "champion").version == champion_before
+    tags = client.get_model_version(MODEL, version).tags
+    assert tags["gates"] == "failed"
+    assert tags["gate.vs_champion"].startswith("fail: test AUC")
+    assert f"champion v{champion_before}" in tags["gate.vs_champion"]
+    run(["limitlab", "promote", version, "--reason", "manual override for the test"], root)
+    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == version
+    assert client.get_model_version(MODEL, version).tags["promoted"] == (
+        "by hand: manual override for the test"
+    )
+    run(["limitlab", "promote", str(champion_before), "--reason", "restore"], root)
+    run(["git", "checkout", "--", "params.yaml"], root)
+    run(["dvc", "checkout"], root)
 
 
 def test_policy_experiment_reruns_only_limits_and_register(built: tuple[Path, str]) -> None:

@@ -97,6 +97,24 @@ def cv(
 
 
 @app.command()
+def promote(
+    version: str = typer.Argument(..., help="Registered model version to make @champion."),
+    reason: str = typer.Option(..., "--reason", help="Why, recorded as a tag on the version."),
+    params: Path = PARAMS_OPTION,
+) -> None:
+    """Promote a registered model version to @champion by hand, with a reason."""
+    from mlflow.tracking import MlflowClient
+
+    from limitlab.tracking.registry import promote as promote_version
+    from limitlab.tracking.store import use_project_store
+
+    registry = load_params(params).registry
+    use_project_store(registry.experiment)
+    promote_version(MlflowClient(), registry.model_name, version, reason)
+    typer.echo(f"{registry.model_name} version {version} is now @champion ({reason})")
+
+
+@app.command()
 def summary() -> None:
     """Print what the last pipeline run produced."""
     from limitlab.report import print_summary

@@ -300,10 +300,13 @@ class LimitsParams(_Section):
 
 
 class RegisterParams(_Section):
-    """MLflow experiment and registered model."""
+    """MLflow experiment, registered model, and the gates a version must pass to be champion."""
 
     experiment: str = "limitlab"
     model_name: str = "limitlab-pd"
+    min_test_auc: float = Field(0.70, ge=0.5, le=1.0)
+    max_test_ece: float = Field(0.08, gt=0.0, le=1.0)
+    champion_tolerance: float = Field(0.01, ge=0.0, le=0.5)
 
 
 class Params(_Section):

@@ -56,9 +56,11 @@ def summary_text() -> str:
         "",
     ]
     if registered:
+        alias = "@champion and @challenger" if registered["promoted"] else "@challenger only"
+        failed = [g for g, r in registered["gates"].items() if not r["passed"]]
         lines.append(
             f"MLflow      run {registered['run_id']}  model {registered['registered_uri']} "
-            f"(@challenger)"
+            f"({alias}{'; failed gates: ' + ', '.join(failed) if failed else ''})"
         )
     lines.append(f"store       {tracking_uri()}")
     lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")

@@ -29,12 +29,12 @@ from limitlab.io import read_json, write_json
 from limitlab.models.tuning import METRIC, open_study
 from limitlab.serving.pyfunc import bundle_output
 from limitlab.serving.scorer import Scorer
+from limitlab.tracking.registry import apply_gates
 from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits")
 MODEL_NAME_IN_RUN = "limit_model"
-CHALLENGER = "challenger"
 _REQUIREMENTS = (
     "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
     "pydantic", "ruamel.yaml", "cloudpickle",
@@ -140,9 +140,16 @@ def run_register(params: Params) -> dict:
         study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune)
         n_trials = log_trials(MlflowClient(), experiment_id, run.info.run_id, study, METRIC)
         model_uri, model_version = _log_model(params.registry.model_name)
-        MlflowClient().set_registered_model_alias(
-            params.registry.model_name, CHALLENGER, model_version
+        test_rows = pd.read_parquet(paths.split_path("test"))
+        gates = apply_gates(
+            MlflowClient(),
+            params.registry,
+            model_version,
+            test,
+            test_rows,
+            test_rows[BAD].to_numpy(),
         )
+        mlflow.set_tag("registry.promoted", str(gates["promoted"]).lower())
     result = {
         "run_id": run.info.run_id,
         "experiment_id": experiment_id,
@@ -151,6 +158,7 @@ def run_register(params: Params) -> dict:
         "model_uri": model_uri,
         "registered_uri": f"models:/{params.registry.model_name}/{model_version}",
         "nested_trial_runs": n_trials,
+        **gates,
     }
     write_json(paths.REGISTERED, result)
     return result
