@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -112,6 +113,31 @@ def promote(
     use_project_store(registry.experiment)
     promote_version(MlflowClient(), registry.model_name, version, reason)
     typer.echo(f"{registry.model_name} version {version} is now @champion ({reason})")
+
+
+@app.command()
+def score(
+    model: Annotated[str, typer.Option("--model", help="e.g. models:/limitlab-pd@champion")],
+    input_path: Annotated[Path, typer.Option("--input", help="Applicants, CSV or Parquet.")],
+    output: Annotated[Path, typer.Option("--output", help="Decisions, CSV or Parquet.")],
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 50_000,
+) -> None:
+    """Score a file with a registered model; refused rows go to <output>.quarantine.<ext>."""
+    import mlflow
+
+    from limitlab.serving.batch import quarantine_path, score_file
+    from limitlab.tracking.store import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    try:
+        counts = score_file(model, input_path, output, chunk_size)
+    except DataError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    typer.echo(
+        f"read {counts['rows_read']:,}  scored {counts['rows_scored']:,} -> {output}  "
+        f"quarantined {counts['rows_quarantined']:,} -> {quarantine_path(output)}"
+    )
 
 
 @app.command()

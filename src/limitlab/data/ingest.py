@@ -60,7 +60,7 @@ def read_raw(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _as_number(column: pd.Series) -> pd.Series:
+def as_number(column: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype("float64")
     return pd.to_numeric(column.astype("string").str.strip(), errors="coerce").astype("float64")
@@ -76,7 +76,7 @@ def infer_types(frame: pd.DataFrame, spec: DatasetSpec) -> DatasetSpec:
         if column in special or column in numeric or column in categorical:
             continue
         present = frame[column].dropna()
-        parsed = _as_number(present).notna().mean() if len(present) else 0.0
+        parsed = as_number(present).notna().mean() if len(present) else 0.0
         target = numeric if parsed >= NUMERIC_SHARE_FOR_INFERENCE else categorical
         target.append(column)
     return replace(spec, numeric=tuple(numeric), categorical=tuple(categorical))
@@ -136,11 +136,15 @@ def _row_reasons(
         dates = pd.to_datetime(frame[spec.date], errors="coerce")
         raw = frame[spec.date].astype("string").fillna("")
         add(dates.isna(), spec.date, "not_a_date", "'" + raw + "' is not a date")
-    if not reasons:
-        return pd.Series("", index=frame.index), counts
-    table = pd.concat(reasons, axis=1).to_numpy()
-    joined = ["; ".join(r for r in row if r) for row in table]
-    return pd.Series(joined, index=frame.index), dict(sorted(counts.items()))
+    return join_reasons(reasons, frame.index), dict(sorted(counts.items()))
+
+
+def join_reasons(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    """One '; '-joined reason string per row from per-check reason columns ('' when none)."""
+    if not parts:
+        return pd.Series("", index=index, dtype=object)
+    table = pd.concat(parts, axis=1).to_numpy()
+    return pd.Series(["; ".join(r for r in row if r) for row in table], index=index, dtype=object)
 
 
 def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path(".")) -> IngestResult:
@@ -160,7 +164,7 @@ def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path("."
     spec = _target_labels(frame, infer_types(frame, spec), path)
     typed = frame.copy()
     for column in spec.numeric:
-        typed[column] = _as_number(frame[column])
+        typed[column] = as_number(frame[column])
     for column in spec.categorical:
         typed[column] = frame[column].astype("string").str.strip()
     reasons, reason_counts = _row_reasons(frame, typed, spec)

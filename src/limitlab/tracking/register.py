@@ -71,9 +71,12 @@ def _log_model(model_name: str) -> tuple[str, str]:
     test = pd.read_parquet(paths.split_path("test"))
     scorer = Scorer.from_project()
     example = scorer.applicant_columns(test.head(5))
-    signature = infer_signature(example, bundle_output(scorer, example))
+    model_id = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN).model_id
+    signature = infer_signature(example, bundle_output(scorer, example, model_id))
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
+        model_id=model_id,
+        model_config={"model_id": model_id},
         python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
         artifacts={
             "spec": str(paths.SPEC),
@@ -86,7 +89,9 @@ def _log_model(model_name: str) -> tuple[str, str]:
         pip_requirements=pinned_requirements(),
         registered_model_name=model_name,
     )
-    return info.model_uri, str(info.registered_model_version)
+    version = str(info.registered_model_version)
+    MlflowClient().set_model_version_tag(model_name, version, "model_id", model_id)
+    return info.model_uri, version
 
 
 def run_register(params: Params) -> dict:

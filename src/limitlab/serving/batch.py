@@ -1,0 +1,108 @@
+"""Batch scoring of a CSV or Parquet file with a registered model, in chunks.
+
+Each chunk is validated with the server's checks; refused rows go to a quarantine file beside
+the output with their reasons; accepted rows are scored by the same pyfunc model the server
+loads, so the results are identical to the server's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from limitlab.data.specs import DataError
+from limitlab.serving.validate import validate_applicants
+
+ROW = "_row"
+REASON = "reason"
+
+
+def _chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | None]:
+    if not path.is_file():
+        raise DataError(f"{path}: input file not found; expected a CSV or Parquet file")
+    if path.suffix.lower() == ".parquet":
+        source = pq.ParquetFile(path)
+        batches = source.iter_batches(batch_size=chunk_size)
+        return (b.to_pandas() for b in batches), source.metadata.num_rows
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path, chunksize=chunk_size, dtype=str), None
+    raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .csv or .parquet")
+
+
+class _Writer:
+    """Append data frames to a CSV or Parquet file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.parquet: pq.ParquetWriter | None = None
+        self.rows = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        if self.path.suffix.lower() == ".parquet":
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.path, table.schema)
+            self.parquet.write_table(table.cast(self.parquet.schema))
+        else:
+            frame.to_csv(self.path, mode="a", header=self.rows == 0, index=False)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+def quarantine_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.quarantine{output.suffix}")
+
+
+def score_file(
+    model_uri: str, input_path: Path, output_path: Path, chunk_size: int = 50_000
+) -> dict:
+    """Score every row of ``input_path``; return counts (read = scored + quarantined)."""
+    if output_path.suffix.lower() not in {".csv", ".parquet"}:
+        raise DataError(f"{output_path}: expected a .csv or .parquet output file")
+    model = mlflow.pyfunc.load_model(model_uri)
+    scorer = model.unwrap_python_model().scorer
+    chunks, total = _chunks(input_path, chunk_size)
+    scored, refused = _Writer(output_path), _Writer(quarantine_path(output_path))
+    start = 0
+    progress = tqdm(total=total, unit="rows", disable=not sys.stderr.isatty())
+    try:
+        for chunk in chunks:
+            chunk = chunk.reset_index(drop=True)
+            rows = pd.RangeIndex(start + 1, start + len(chunk) + 1)
+            try:
+                typed, reasons = validate_applicants(chunk, scorer)
+            except ValueError as exc:
+                raise DataError(f"{input_path}: {exc}") from None
+            bad = (reasons != "").to_numpy()
+            if bad.any():
+                refused.write(
+                    chunk[bad].astype("string").assign(**{ROW: rows[bad], REASON: reasons[bad]})
+                )
+            if (~bad).any():
+                inputs = typed.loc[~bad, scorer.input_columns].reset_index(drop=True)
+                out = model.predict(inputs)
+                out.insert(0, ROW, rows[~bad])
+                scored.write(out)
+            start += len(chunk)
+            progress.update(len(chunk))
+    finally:
+        progress.close()
+        scored.close()
+        refused.close()
+    counts = {"rows_read": start, "rows_scored": scored.rows, "rows_quarantined": refused.rows}
+    assert counts["rows_read"] == counts["rows_scored"] + counts["rows_quarantined"]
+    return counts
