@@ -9,12 +9,12 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,23 +134,38 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert (root / "mlflow.db").is_file() and (root / "mlartifacts").is_dir()
 
 
-def test_registered_model_gives_the_pipeline_decisions(built: tuple[Path, str]) -> None:
+def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
+    built: tuple[Path, str],
+) -> None:
     root, _ = built
     client = client_for(root)
-    version = client.get_model_version_by_alias(MODEL, "challenger")
+    version = client.get_model_version_by_alias(MODEL, "champion")
     assert str(version.version) == str(read(root, "reports/register.json")["model_version"])
-    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@challenger")
-    test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(50)
-    expected = pd.read_parquet(root / "reports/limits/decisions.parquet").head(50)
-    columns = model.metadata.get_input_schema().input_names()
-    spec = read(root, "data/interim/spec.json")
-    assert not set(spec["protected"]) & set(columns)  # protected attributes are never inputs
-    numeric = {c: "float64" for c in columns if c in spec["numeric"]}
-    got = model.predict(test[columns].astype(numeric))
+    script = (
+        "import mlflow, pandas as pd, sys\n"
+        f"model = mlflow.pyfunc.load_model('models:/{MODEL}@champion')\n"
+        "columns = model.metadata.get_input_schema().input_names()\n"
+        "test = pd.read_parquet('data/interim/splits/test.parquet')\n"
+        "numeric = [c for c in columns if pd.api.types.is_numeric_dtype(test[c])]\n"
+        "out = model.predict(test[columns].astype({c: 'float64' for c in numeric}))\n"
+        "out.to_parquet('fresh.parquet')\n"
+        "import json; open('columns.json', 'w').write(json.dumps(columns))\n"
+    )
+    env = {**stage_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = pd.read_parquet(root / "fresh.parquet")
+    expected = pd.read_parquet(root / "reports/limits/decisions.parquet")
     np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
     for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
         assert got[column].tolist() == expected[column].tolist(), column
+    assert set(got["model_id"]) == {
+        client.get_model_version(MODEL, version.version).tags["model_id"]
+    }
+    spec = read(root, "data/interim/spec.json")
+    model_columns = json.loads((root / "columns.json").read_text())
+    assert "Income" in model_columns and not set(spec["protected"]) & set(model_columns)
 
 
 def free_port() -> int:
@@ -222,12 +237,54 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
         )
         status, text = post(f"{base}/invocations", body.encode())
         assert 400 <= status < 500 and "Income" in text, (status, text)
+        negative = rows.copy()
+        negative.loc[negative.index[2], "Income"] = -50.0
+        body = json.dumps(
+            {"dataframe_split": json.loads(negative.to_json(orient="split", index=False))}
+        )
+        status, text = post(f"{base}/invocations", body.encode())
+        assert status == 400 and "row 2: Income: -50.0 is negative" in text, (status, text)
+        assert "predictions" not in text
+        status, text = post(f"{base}/invocations", b"")
+        assert 400 <= status < 500, (status, text)
+        big = rows.sample(100_000, replace=True, random_state=0)
+        body = json.dumps({"dataframe_split": json.loads(big.to_json(orient="split", index=False))})
+        status, text = post(f"{base}/invocations", body.encode())
+        assert status == 200 and len(json.loads(text)["predictions"]) == 100_000
         status, _ = post(f"{base}/invocations", json.dumps({"dataframe_split": json.loads(
             rows.head(1).to_json(orient="split", index=False))}).encode())  # fmt: skip
         assert status == 200  # still serving after the refusals
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
+    built: tuple[Path, str],
+) -> None:
+    root, _ = built
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    raw = test[[c for c in test.columns if not c.startswith("_")]].astype({"Income": object})
+    raw.loc[3, "Income"] = "lots"
+    raw.loc[5, "Income"] = -3
+    raw.to_csv(root / "apps.csv", index=False)
+    out = run(["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input", "apps.csv",
+               "--output", "scored.parquet", "--chunk-size", "100"], root).stdout  # fmt: skip
+    assert f"read {len(raw)}  scored {len(raw) - 2}" in out
+    quarantine = pd.read_parquet(root / "scored.quarantine.parquet")
+    assert quarantine["_row"].tolist() == [4, 6]
+    assert quarantine["reason"].tolist() == [
+        "Income: 'lots' is not a number",
+        "Income: -3 is negative; expected >= 0",
+    ]
+    scored = pd.read_parquet(root / "scored.parquet")
+    expected = pd.read_parquet(root / "reports/limits/decisions.parquet").iloc[scored["_row"] - 1]
+    np.testing.assert_allclose(scored["pd"], expected["pd"], rtol=0, atol=1e-9)
+    for column in ("limit", "grade", "binding_cap", *REASONS):
+        assert scored[column].tolist() == expected[column].tolist(), column
+    missing = run(["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input",
+                   "nope.csv", "--output", "x.csv"], root, check=False)  # fmt: skip
+    assert missing.returncode == 2 and "nope.csv: input file not found" in missing.stderr
 
 
 def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) -> None:
