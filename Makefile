@@ -40,6 +40,7 @@ lint: env ## Ruff lint and format check only
 
 bench: env ## Benchmarks (print figures; never part of the tests)
 	$(RUN) python benchmarks/bench_policy.py
+	$(RUN) python benchmarks/bench_serving.py
 
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
