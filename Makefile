@@ -30,13 +30,13 @@ repro: env ## Set up, run the whole pipeline (dvc repro) on the default data, pr
 	$(RUN) limitlab summary
 
 test: env ## Set up, then run ruff and pytest
-	$(RUN) ruff check src tests
-	$(RUN) ruff format --check src tests
+	$(RUN) ruff check src tests benchmarks
+	$(RUN) ruff format --check src tests benchmarks
 	$(RUN) pytest
 
 lint: env ## Ruff lint and format check only
-	$(RUN) ruff check src tests
-	$(RUN) ruff format --check src tests
+	$(RUN) ruff check src tests benchmarks
+	$(RUN) ruff format --check src tests benchmarks
 
 bench: env ## Benchmarks (print figures; never part of the tests)
 	$(RUN) python benchmarks/bench_policy.py
