@@ -163,6 +163,7 @@ def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
     assert set(got["model_id"]) == {
         client.get_model_version(MODEL, version.version).tags["model_id"]
     }
+    assert set(got["model_version"]) == {f"{MODEL}/{version.version}"}
     spec = read(root, "data/interim/spec.json")
     model_columns = json.loads((root / "columns.json").read_text())
     assert "Income" in model_columns and not set(spec["protected"]) & set(model_columns)

@@ -24,9 +24,27 @@ OUTPUT_COLUMNS = (
 MAX_REASONS_SHOWN = 5
 
 
-def bundle_output(scorer: Scorer, frame: pd.DataFrame, model_id: str = "") -> pd.DataFrame:
-    """The served columns of the scorer's decisions, and the id of the model that made them."""
-    return scorer.decide(frame)[list(OUTPUT_COLUMNS)].assign(model_id=model_id)
+def bundle_output(
+    scorer: Scorer, frame: pd.DataFrame, model_id: str = "", version: str = ""
+) -> pd.DataFrame:
+    """The served columns of the scorer's decisions, and which model made them."""
+    decisions = scorer.decide(frame)[list(OUTPUT_COLUMNS)]
+    return decisions.assign(model_version=version, model_id=model_id)
+
+
+def registered_version(name: str, model_id: str) -> str:
+    """The registry version whose ``model_id`` tag is this model's ('' when not reachable)."""
+    if not name or not model_id:
+        return ""
+    try:
+        from mlflow.tracking import MlflowClient
+
+        found = MlflowClient().search_model_versions(f"name = '{name}'")
+        return next(
+            (f"{name}/{v.version}" for v in found if v.tags.get("model_id") == model_id), ""
+        )
+    except Exception:  # serving must not fail because the registry is out of reach
+        return ""
 
 
 def refuse(message: str) -> MlflowException:
@@ -39,7 +57,9 @@ class LimitModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         a = context.artifacts
         self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
-        self.model_id = str((context.model_config or {}).get("model_id", ""))
+        config = context.model_config or {}
+        self.model_id = str(config.get("model_id", ""))
+        self.version = registered_version(str(config.get("registered_name", "")), self.model_id)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         frame = pd.DataFrame(model_input).reset_index(drop=True)
@@ -55,4 +75,4 @@ class LimitModel(mlflow.pyfunc.PythonModel):
             raise refuse(
                 f"{len(refused)} of {len(frame)} rows refused, no limits returned: {shown}"
             )
-        return bundle_output(self.scorer, typed, self.model_id)
+        return bundle_output(self.scorer, typed, self.model_id, self.version)

@@ -72,11 +72,11 @@ def _log_model(model_name: str) -> tuple[str, str]:
     scorer = Scorer.from_project()
     example = scorer.applicant_columns(test.head(5))
     model_id = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN).model_id
-    signature = infer_signature(example, bundle_output(scorer, example, model_id))
+    signature = infer_signature(example, bundle_output(scorer, example, model_id, "name/1"))
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
         model_id=model_id,
-        model_config={"model_id": model_id},
+        model_config={"model_id": model_id, "registered_name": model_name},
         python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
         artifacts={
             "spec": str(paths.SPEC),
