@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,5 +104,10 @@ def tune(
     remaining = params.n_trials - len(finished_trials(study))
     if remaining > 0:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(objective, n_trials=remaining, timeout=params.timeout_seconds)
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=params.timeout_seconds,
+            show_progress_bar=sys.stderr.isatty(),  # a bar in a terminal, quiet in CI logs
+        )
     return study
