@@ -39,7 +39,7 @@ from limitlab.models.families import (
     make_xgboost,
     monotone_constraints,
 )
-from limitlab.models.tuning import open_study, study_name, tune
+from limitlab.models.tuning import open_study, study_name, trial_records, tune
 from limitlab.serving.scorer import Scorer
 
 LOWER_IS_BETTER = {"brier", "log_loss"}
@@ -158,6 +158,7 @@ def run_tune(params: Params) -> dict:
         "monotone": monotone,
     }
     write_json(paths.BEST_PARAMS, result)
+    write_json(paths.TRIALS, trial_records(study))
     write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:5]})
     return result
 

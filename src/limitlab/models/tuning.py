@@ -111,3 +111,24 @@ def tune(
             show_progress_bar=sys.stderr.isatty(),  # a bar in a terminal, quiet in CI logs
         )
     return study
+
+
+def trial_records(study: optuna.Study) -> list[dict]:
+    """Finished trials as plain records (number, state, value, params, times in ms)."""
+
+    def ms(moment: object) -> int | None:
+        return int(moment.timestamp() * 1000) if moment else None
+
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "params": t.params,
+            "user_attrs": t.user_attrs,
+            "start_ms": ms(t.datetime_start),
+            "end_ms": ms(t.datetime_complete),
+        }
+        for t in study.get_trials(deepcopy=False, states=states)
+    ]

@@ -26,7 +26,7 @@ from limitlab.data.ingest import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
-from limitlab.models.tuning import METRIC, open_study
+from limitlab.models.tuning import METRIC
 from limitlab.serving.pyfunc import bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.registry import apply_gates
@@ -142,8 +142,10 @@ def run_register(params: Params) -> dict:
             "grade_band_table.json",
         ):
             mlflow.log_artifact(str(paths.LIMITS / name), "limits")
-        study = open_study(paths.STUDY_JOURNAL, best["study_name"], params.tune)
-        n_trials = log_trials(MlflowClient(), experiment_id, run.info.run_id, study, METRIC)
+        trials = read_json(paths.TRIALS)
+        n_trials = log_trials(
+            MlflowClient(), experiment_id, run.info.run_id, best["study_name"], trials, METRIC
+        )
         model_uri, model_version = _log_model(params.registry.model_name)
         test_rows = pd.read_parquet(paths.split_path("test"))
         gates = apply_gates(
