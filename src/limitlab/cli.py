@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -61,15 +63,22 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 
+@contextmanager
+def stop_on_bad_input() -> Iterator[None]:
+    """Turn a params or data error into one red line on stderr and exit code 2."""
+    try:
+        yield
+    except (ParamsError, DataError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
 def _add_stage(name: str, target: str, help_text: str) -> None:
     def command(params: Path = PARAMS_OPTION) -> None:
         module, function = target.split(":")
         stage = getattr(importlib.import_module(module), function)
-        try:
+        with stop_on_bad_input():
             stage(load_params(params))
-        except (ParamsError, DataError) as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            sys.exit(2)
 
     app.command(name=name, help=help_text)(command)
 
@@ -90,11 +99,8 @@ def cv(
     """Repeated K-fold CV of every family, tuning inside each training fold (a benchmark)."""
     from limitlab.report import run_cross_validation
 
-    try:
+    with stop_on_bad_input():
         run_cross_validation(load_params(params), dataset, repeats, folds, trials, output)
-    except (ParamsError, DataError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
 
 
 @app.command()
@@ -129,11 +135,8 @@ def score(
     from limitlab.tracking.store import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri())
-    try:
+    with stop_on_bad_input():
         counts = score_file(model, input_path, output, chunk_size)
-    except DataError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
     typer.echo(
         f"read {counts['rows_read']:,}  scored {counts['rows_scored']:,} -> {output}  "
         f"quarantined {counts['rows_quarantined']:,} -> {quarantine_path(output)}"

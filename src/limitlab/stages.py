@@ -272,8 +272,8 @@ def run_evaluate(params: Params) -> dict:
         calibration = calibration_table(y_test, pd_test, bins)
         write_json(paths.PLOTS / "calibration" / f"{family}.json", calibration.to_dict("records"))
     model = joblib.load(paths.CHAMPION)
-    pd_champion = model.predict_proba(raw_inputs(test, spec))[:, 1]
     pd_before = getattr(model, "base_model", model).predict_proba(raw_inputs(test, spec))[:, 1]
+    pd_champion = model.calibrate(pd_before) if hasattr(model, "calibrate") else pd_before
     pd_train = model.predict_proba(raw_inputs(train, spec))[:, 1]
     calibrated = calibration_table(y_test, pd_champion, bins)
     write_json(
