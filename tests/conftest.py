@@ -13,7 +13,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", "data/raw", "src")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", "data/raw", "src", "notebooks")
+NOTEBOOKS = REPO / "notebooks"
 FAST_TUNE = {"n_trials": 3, "max_estimators": 150, "early_stopping_rounds": 20}
 
 
@@ -90,3 +91,35 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Work in an empty temporary folder (stages write relative to the working directory)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def execute_notebook(
+    path: Path, parameters: dict[str, str] | None = None, allow_errors: bool = False
+) -> object:
+    """Run a notebook top to bottom in its folder with the test environment's kernel.
+
+    ``parameters`` replaces assignments in the cell that starts with ``# Parameters``.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    book = nbformat.read(path, as_version=4)
+    for cell in book.cells:
+        if cell.cell_type == "code" and cell.source.startswith("# Parameters"):
+            for name, value in (parameters or {}).items():
+                cell.source += f"\n{name} = {value}"
+    client = NotebookClient(
+        book,
+        timeout=900,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    saved = dict(os.environ)
+    os.environ.update(stage_env())  # the kernel inherits this process's environment
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return book

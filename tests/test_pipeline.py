@@ -23,7 +23,15 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from .conftest import FAST_TUNE, edit_params, make_project, run, stage_env
+from .conftest import (
+    FAST_TUNE,
+    NOTEBOOKS,
+    edit_params,
+    execute_notebook,
+    make_project,
+    run,
+    stage_env,
+)
 
 pytestmark = pytest.mark.pipeline
 MODEL = "limitlab-pd"
@@ -339,25 +347,87 @@ def test_policy_experiment_reruns_only_limits_and_register(built: tuple[Path, st
     restore_baseline(root)
 
 
-def test_queued_experiment_logs_to_the_main_store(built: tuple[Path, str]) -> None:
+def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
+    built: tuple[Path, str],
+) -> None:
     root, _ = built
     before = len(parent_runs(client_for(root)))
-    run(["dvc", "exp", "run", "--queue", "-n", "queued-c", "-S", "train.logistic_c=0.5"], root)
+    sweep = {"queued-c": "train.logistic_c=0.5", "queued-isotonic": "train.calibration=isotonic"}
+    for name, setting in sweep.items():
+        run(["dvc", "exp", "run", "--queue", "-n", name, "-S", setting], root)
     run(["dvc", "queue", "start"], root)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         status = run(["dvc", "queue", "status"], root).stdout
-        if "queued-c" in status and not re.search(r"Queued|Running", status):
+        if all(n in status for n in sweep) and not re.search(r"Queued|Running", status):
             break
         time.sleep(3)
-    assert "Success" in status, status
+    assert status.count("Success") >= 2, status
     runs = parent_runs(client_for(root))
-    assert len(runs) == before + 1
-    queued = runs[-1]
-    assert queued.data.tags["dvc.experiment"] == "queued-c"
-    assert queued.data.params["train.logistic_c"] == "0.5"
-    assert queued.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
+    assert len(runs) == before + 2
+    by_exp = {r.data.tags.get("dvc.experiment"): r for r in runs[-2:]}
+    assert set(by_exp) == set(sweep)
+    assert by_exp["queued-c"].data.params["train.logistic_c"] == "0.5"
+    assert by_exp["queued-isotonic"].data.params["train.calibration"] == "isotonic"
+    for found in by_exp.values():
+        assert found.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
     assert not list((root / ".dvc" / "tmp").rglob("mlflow.db"))
+
+    # The notebook helpers find the same runs and experiments.
+    from limitlab.workbench import compare
+
+    table = compare.metric_table(compare.pipeline_runs(root))
+    assert set(sweep) <= set(table.index)
+    assert table.loc["queued-isotonic", "test_auc"] == pytest.approx(
+        by_exp["queued-isotonic"].data.metrics["test_auc"]
+    )
+    exps = compare.dvc_experiments(root)
+    assert set(sweep) <= set(exps.index)
+    assert exps.loc["queued-isotonic", "train.calibration"] == "isotonic"
+    diff = compare.band_table_diff(
+        root, by_exp["queued-c"].info.run_id, by_exp["queued-isotonic"].info.run_id
+    )
+    assert (diff["count_b"] - diff["count_a"] == diff["count_change"]).all()
+    assert diff["count_a"].sum() == diff["count_b"].sum()
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebook_runs_top_to_bottom_and_plots(built: tuple[Path, str], notebook: str) -> None:
+    root, _ = built
+    book = execute_notebook(root / "notebooks" / notebook)
+    outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook shows no plot"
+
+
+def test_notebook_helpers_name_a_missing_run_or_alias_in_one_line(
+    built: tuple[Path, str],
+) -> None:
+    from limitlab.workbench.compare import RunNotFoundError, check_run
+    from limitlab.workbench.registry import load_registered_scorer
+
+    root, _ = built
+    newest = parent_runs(client_for(root))[-1].info.run_id
+    with pytest.raises(RunNotFoundError) as missing_run:
+        check_run(root, "0123456789abcdef")
+    message = str(missing_run.value)
+    assert "'0123456789abcdef'" in message and newest in message and "\n" not in message
+    with pytest.raises(RunNotFoundError) as missing_alias:
+        load_registered_scorer(root, MODEL, "gold")
+    message = str(missing_alias.value)
+    assert "'gold'" in message and "champion" in message and "\n" not in message
+    with pytest.raises(RunNotFoundError, match="registered models: \\['limitlab-pd'\\]"):
+        load_registered_scorer(root, "no-such-model")
+    # In a notebook the same error is one line (the notebooks run `%xmode Minimal`).
+    book = execute_notebook(
+        root / "notebooks" / "02-compare-experiments.ipynb",
+        {"RUN_A": "'0123456789abcdef'"},
+        allow_errors=True,
+    )
+    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]  # fmt: skip
+    assert errors and {e.ename for e in errors} == {"RunNotFoundError"}
+    assert all(len(e.traceback) == 1 and "0123456789abcdef" in e.traceback[0] for e in errors)
 
 
 def test_german_credit_experiment_is_a_params_change_only(built: tuple[Path, str]) -> None:

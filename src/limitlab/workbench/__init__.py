@@ -1,0 +1,1 @@
+"""Helpers behind the notebooks: each notebook imports these and only plots what they return."""
