@@ -31,6 +31,10 @@ TRIALS_OPTION = typer.Option(None, min=1, help="Optuna trials per fold (default:
 OUTPUT_OPTION = typer.Option(None, help="Write the result as JSON here.")
 
 STAGES: dict[str, tuple[str, str]] = {
+    "generate": (
+        "limitlab.stages:run_generate",
+        "Write the synthetic portfolio (when data.dataset is synthetic) as Parquet parts.",
+    ),
     "ingest": (
         "limitlab.stages:run_ingest",
         "Validate raw data; write kept rows and a quarantine of refused rows with reasons.",
@@ -42,10 +46,6 @@ STAGES: dict[str, tuple[str, str]] = {
     "features": (
         "limitlab.stages:run_features",
         "Fit the feature pipeline on train and transform every split.",
-    ),
-    "tune": (
-        "limitlab.stages:run_tune",
-        "Tune XGBoost with Optuna (resumable study in a journal file).",
     ),
     "train": (
         "limitlab.stages:run_train",
@@ -85,6 +85,18 @@ def _add_stage(name: str, target: str, help_text: str) -> None:
 
 for _name, (_target, _help) in STAGES.items():
     _add_stage(_name, _target, _help)
+
+
+@app.command()
+def tune(
+    workers: int = typer.Option(None, min=1, help="Worker processes (default tune.workers)."),
+    params: Path = PARAMS_OPTION,
+) -> None:
+    """Tune XGBoost with Optuna: a resumable study, shared by N worker processes."""
+    from limitlab.stages import run_tune
+
+    with stop_on_bad_input():
+        run_tune(load_params(params), workers)
 
 
 @app.command()

@@ -20,10 +20,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SyntheticParams(_Section):
+    """Size and seed of the synthetic portfolio (``data.dataset: synthetic``)."""
+
+    rows: int = Field(100_000, ge=1_000)
+    seed: int = 7
+    chunk_rows: int = Field(250_000, ge=1_000)
+    write_panel: bool = False  # also write the 12-month account panel (rows x 12)
+
+
 class DataParams(_Section):
     """Which data set to read and the role of its columns.
 
-    ``dataset`` names a bundled spec (``credit_scoring``, ``german_credit``) or ``custom``.
+    ``dataset`` names a bundled spec (``credit_scoring``, ``german_credit``), the generated
+    ``synthetic`` portfolio, or ``custom``.
     Any non-null column-role field overrides the bundled spec; for ``custom``, ``path``,
     ``target`` and ``bad_value`` are required.
     """
@@ -39,12 +49,14 @@ class DataParams(_Section):
     debt: str | None = None
     requested_amount: str | None = None
     date: str | None = None
+    truth: str | None = None
     numeric: list[str] | None = None
     categorical: list[str] | None = None
     exclude: list[str] | None = None
     nonnegative: list[str] | None = None
     monotone: dict[str, Literal[-1, 1]] | None = None
     max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
+    synthetic: SyntheticParams = SyntheticParams()
 
 
 class SplitParams(_Section):
@@ -72,11 +84,22 @@ class FeaturesParams(_Section):
 
 
 class TuneParams(_Section):
-    """Optuna search over XGBoost hyper-parameters."""
+    """Optuna search over XGBoost hyper-parameters.
+
+    ``storage``: null keeps the study in a journal file in ``models/tune``; a database URL
+    (``postgresql://user@host:port/db``) uses Optuna's RDB storage with heartbeats, so a study can
+    be shared by workers on many machines and a dead worker's trial is retried.
+    """
 
     seed: int = 42
     n_trials: int = Field(30, ge=1)
     timeout_seconds: float | None = Field(None, gt=0)
+    workers: int = Field(1, ge=1, le=64)
+    storage: str | None = None
+    heartbeat_seconds: int = Field(10, ge=1)
+    grace_seconds: int = Field(30, ge=2)
+    max_retries: int = Field(2, ge=0)
+    sample_rows: int | None = Field(None, ge=1000)
     pruning: bool = True
     pruning_warmup_trials: int = Field(5, ge=0)
     early_stopping_rounds: int = Field(50, ge=1)

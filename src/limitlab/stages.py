@@ -6,6 +6,8 @@ Paths are relative to the working directory, which DVC sets to the folder of ``d
 from __future__ import annotations
 
 import hashlib
+import shutil
+import time
 
 import joblib
 import numpy as np
@@ -16,7 +18,8 @@ from sklearn.pipeline import Pipeline
 from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.ingest import BAD, ROW, check_quarantine_share, ingest
-from limitlab.data.specs import DataError, DatasetSpec, resolve_spec
+from limitlab.data.specs import SYNTHETIC_DIR, DataError, DatasetSpec, resolve_spec
+from limitlab.data.synthetic import generate
 from limitlab.evaluation.metrics import (
     auc_confidence_interval,
     calibration_table,
@@ -24,6 +27,7 @@ from limitlab.evaluation.metrics import (
     ks_table,
     population_stability_index,
     roc_points,
+    truth_metrics,
 )
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.io import read_json, write_json, write_parquet
@@ -39,7 +43,19 @@ from limitlab.models.families import (
     make_xgboost,
     monotone_constraints,
 )
-from limitlab.models.tuning import open_study, study_name, trial_records, tune
+from limitlab.models.tuning import (
+    SURPLUS,
+    fail_interrupted_trials,
+    finished_trials,
+    is_database,
+    open_storage,
+    open_study,
+    run_workers,
+    study_name,
+    trial_records,
+    tune,
+    work,
+)
 from limitlab.serving.scorer import Scorer
 
 LOWER_IS_BETTER = {"brier", "log_loss"}
@@ -109,7 +125,7 @@ def run_features(params: Params) -> dict:
     pipeline.fit(raw_inputs(train, spec))
     for name in paths.SPLIT_NAMES:
         part = train if name == "train" else pd.read_parquet(paths.split_path(name))
-        matrix = pipeline.transform(raw_inputs(part, spec)).astype("float64")
+        matrix = pipeline.transform(raw_inputs(part, spec)).astype("float32")
         matrix[BAD] = part[BAD].to_numpy()
         write_parquet(paths.features_path(name), matrix.reset_index(drop=True))
     paths.FEATURES_MODEL.parent.mkdir(parents=True, exist_ok=True)
@@ -137,22 +153,74 @@ def model_columns() -> list[str]:
     return list(pd.read_parquet(paths.features_path("valid")).columns.drop(BAD))
 
 
-def run_tune(params: Params) -> dict:
-    """Optuna over XGBoost hyper-parameters; the study lives in a journal file and resumes."""
+def tuning_data(params: Params) -> tuple[tuple, tuple]:
+    """Train and validation matrices for tuning, stratified-sampled when ``tune.sample_rows``."""
+    out = []
+    for name in ("train", "valid"):
+        x, y = load_xy(name)
+        rows = params.tune.sample_rows
+        if rows and rows < len(y):
+            keep, _ = train_test_split(
+                np.arange(len(y)), train_size=rows, stratify=y, random_state=params.tune.seed
+            )
+            keep = np.sort(keep)
+            x, y = x.iloc[keep].reset_index(drop=True), y[keep]
+        out.append((x, y))
+    return out[0], out[1]
+
+
+def _tune_worker(params: Params, name: str, monotone: dict[str, int], index: int) -> None:
+    """One spawned tuning worker (``limitlab tune --workers N``)."""
+    storage = open_storage(params.tune, paths.STUDY_JOURNAL)
+    study = open_study(storage, name, params.tune, worker=index)
+    train, valid = tuning_data(params)
+    work(study, params.tune, train, valid, monotone)
+
+
+def run_tune(params: Params, workers: int | None = None) -> dict:
+    """Optuna over XGBoost hyper-parameters; the study persists and resumes.
+
+    ``workers`` (default ``tune.workers``) processes share the study; with a database in
+    ``tune.storage`` workers on other machines may join it too.
+    """
     spec = DatasetSpec.from_json(paths.SPEC)
     frames = [pd.read_parquet(paths.features_path(n)) for n in ("train", "valid")]
     monotone = monotone_constraints(model_columns(), spec) if params.train.monotone else {}
     name = study_name(frame_digest(*frames), params.tune, monotone)
-    study = open_study(paths.STUDY_JOURNAL, name, params.tune)
-    study = tune(study, params.tune, load_xy("train"), load_xy("valid"), monotone)
+    del frames
+    storage = open_storage(params.tune, paths.STUDY_JOURNAL)
+    study = open_study(storage, name, params.tune)
+    n_workers = workers or params.tune.workers
+    started = time.perf_counter()
+    run_info: dict = {}
+    if n_workers == 1:
+        study = tune(study, params.tune, *tuning_data(params), monotone)
+    else:
+        if not is_database(params.tune.storage):
+            fail_interrupted_trials(study)
+        run_info = run_workers(n_workers, _tune_worker, (params, name, monotone), study)
+    seconds = time.perf_counter() - started
+    finished = len(finished_trials(study))
+    if finished < params.tune.n_trials and not params.tune.timeout_seconds:
+        raise RuntimeError(
+            f"tune: {finished} of {params.tune.n_trials} trials finished in study {name!r}; "
+            f"workers exited with {run_info.get('exit_codes')}. Run `limitlab tune` again to "
+            "resume the study"
+        )
     best = study.best_trial
     states = [t.state.name for t in study.trials]
+    surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
     result = {
         "study_name": name,
         "best_trial": best.number,
         "best_valid_auc": best.value,
         "n_trials_complete": states.count("COMPLETE"),
         "n_trials_pruned": states.count("PRUNED"),
+        "n_trials_failed": states.count("FAIL") - surplus,
+        "n_trials_surplus": surplus,
+        "workers": n_workers,
+        "storage": "database" if is_database(params.tune.storage) else "journal",
+        "seconds": round(seconds, 3),
         "params": best.params,
         "n_estimators": best.user_attrs["n_estimators"],
         "monotone": monotone,
@@ -161,6 +229,20 @@ def run_tune(params: Params) -> dict:
     write_json(paths.TRIALS, trial_records(study))
     write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:5]})
     return result
+
+
+def run_generate(params: Params) -> dict:
+    """Write the synthetic portfolio when ``data.dataset`` is ``synthetic``; else a note only."""
+    out = SYNTHETIC_DIR
+    if params.data.dataset != "synthetic":
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        (out / "README.txt").write_text(
+            f"Not generated: data.dataset is {params.data.dataset!r}, not 'synthetic'.\n"
+        )
+        return {"rows": 0}
+    return generate(params.data.synthetic, out)
 
 
 def fit_family(
@@ -298,6 +380,8 @@ def run_evaluate(params: Params) -> dict:
         "models": by_family,
         "by_income_tier": tier_metrics(test, pd_champion, spec, params),
     }
+    if spec.truth:
+        metrics["truth"] = truth_metrics(y_test, pd_champion, test[spec.truth].to_numpy(), bins)
     write_json(paths.metrics_path("evaluate"), metrics)
     return metrics
 

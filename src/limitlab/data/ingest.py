@@ -7,6 +7,7 @@ its reasons; rows read always equal rows kept plus rows quarantined.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,20 +33,27 @@ class IngestResult:
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's Parquet parts in name order."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    for file in files:
+        with open(file, "rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read a CSV (every value as text) or Parquet file; refuse a missing or empty one."""
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found; expected a CSV or Parquet file")
+    """Read a CSV (every value as text), a Parquet file or a folder of Parquet parts."""
+    parts = path.is_dir() and any(path.glob("*.parquet"))
+    if not (path.is_file() or parts):
+        raise DataError(
+            f"{path}: data file not found; expected a CSV or Parquet file, or a folder of "
+            "Parquet parts"
+        )
     suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if parts or suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in {".csv", ".txt"}:
             frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
@@ -109,33 +117,44 @@ def _row_reasons(
     reasons: list[pd.Series] = []
     counts: dict[str, int] = {}
 
-    def add(mask: pd.Series, column: str, problem: str, text: pd.Series | str) -> None:
+    def add(
+        mask: pd.Series, column: str, problem: str, text: Callable[[], pd.Series] | str
+    ) -> None:
+        """Count a problem; the reason text is built only when some row has it."""
         mask = mask.fillna(False).astype(bool)
         if mask.any():
             counts[f"{column}:{problem}"] = int(mask.sum())
-            reasons.append(pd.Series(np.where(mask, f"{column}: " + text, ""), index=frame.index))
+            words = text if isinstance(text, str) else text()[mask]
+            reason = pd.Series("", index=frame.index, dtype=object)
+            reason[mask] = f"{column}: " + words
+            reasons.append(reason)
 
     target = frame[spec.target].astype("string").str.strip()
     allowed = sorted({str(spec.bad_value), str(spec.good_value)})
     add(target.isna(), spec.target, "missing", "target is missing")
     unknown = target.notna() & ~target.isin(allowed)
-    text = "target value '" + target.fillna("") + f"' is unknown; expected one of {allowed}"
-    add(unknown, spec.target, "unknown_target", text)
+    expected = f"' is unknown; expected one of {allowed}"
+    add(unknown, spec.target, "unknown_target",
+        lambda: "target value '" + target.fillna("") + expected)  # fmt: skip
     for column in spec.numeric:
-        raw = frame[column].astype("string").fillna("")
+
+        def raw(column: str = column) -> pd.Series:
+            return frame[column].astype("string").fillna("")
+
         add(frame[column].notna() & typed[column].isna(), column, "not_a_number",
-            "'" + raw + "' is not a number")  # fmt: skip
+            lambda raw=raw: "'" + raw() + "' is not a number")  # fmt: skip
         if column in spec.nonnegative:
-            add(typed[column] < 0, column, "negative", raw + " is negative; expected >= 0")
+            add(typed[column] < 0, column, "negative",
+                lambda raw=raw: raw() + " is negative; expected >= 0")  # fmt: skip
     if spec.id:
         ids = frame[spec.id].astype("string")
         add(ids.isna(), spec.id, "missing", "id is missing")
         duplicated = ids.notna() & ids.duplicated(keep="first")
-        add(duplicated, spec.id, "duplicate_id", "duplicate id '" + ids.fillna("") + "'")
+        add(duplicated, spec.id, "duplicate_id", lambda: "duplicate id '" + ids.fillna("") + "'")
     if spec.date:
         dates = pd.to_datetime(frame[spec.date], errors="coerce")
-        raw = frame[spec.date].astype("string").fillna("")
-        add(dates.isna(), spec.date, "not_a_date", "'" + raw + "' is not a date")
+        raw_dates = frame[spec.date].astype("string").fillna("")
+        add(dates.isna(), spec.date, "not_a_date", lambda: "'" + raw_dates + "' is not a date")
     return join_reasons(reasons, frame.index), dict(sorted(counts.items()))
 
 

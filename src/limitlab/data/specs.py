@@ -41,12 +41,13 @@ class DatasetSpec:
     debt: str | None = None
     requested_amount: str | None = None
     date: str | None = None
+    truth: str | None = None
     monotone: dict[str, int] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
         """Model input columns: numeric and categorical, less protected and excluded ones."""
-        dropped = set(self.protected) | set(self.exclude)
+        dropped = set(self.protected) | set(self.exclude) | {self.truth}
         return [c for c in (*self.numeric, *self.categorical) if c not in dropped]
 
     @property
@@ -66,7 +67,8 @@ class DatasetSpec:
     @property
     def declared_columns(self) -> list[str]:
         """Every column the spec names; each must exist in the file."""
-        named = [self.target, self.id, self.income, self.debt, self.requested_amount, self.date]
+        named = [self.target, self.id, self.income, self.debt, self.requested_amount, self.date,
+                 self.truth]  # fmt: skip
         listed = [*self.numeric, *self.categorical, *self.protected, *self.nonnegative]
         return list(dict.fromkeys(c for c in [*named, *listed] if c))
 
@@ -146,9 +148,36 @@ BUNDLED: dict[str, DatasetSpec] = {
     ),
 }
 
+_SYNTHETIC_NUMERIC = (
+    "age", "tenure_months", "income_monthly", "existing_debt", "revolving_utilisation",
+    "delinquencies_24m", "inquiries_6m", "open_lines", "requested_amount",
+    "utilisation_mean_12m", "utilisation_mean_3m", "utilisation_trend_12m", "payment_ratio_12m",
+    "max_dpd_12m", "months_in_arrears_12m", "spend_monthly_12m", "cash_advance_share_12m",
+    "travel_share_12m", "spend_volatility_12m",
+)  # fmt: skip
+
+BUNDLED["synthetic"] = DatasetSpec(
+    name="synthetic",
+    path="data/synthetic/applications",
+    target="default_12m",
+    bad_value=1,
+    good_value=0,
+    id="customer_id",
+    numeric=_SYNTHETIC_NUMERIC,
+    categorical=("employment", "housing"),
+    protected=("age",),
+    nonnegative=("income_monthly", "existing_debt", "requested_amount", "tenure_months"),
+    income="income_monthly",
+    debt="existing_debt",
+    requested_amount="requested_amount",
+    truth="true_pd",
+    monotone={"delinquencies_24m": 1, "max_dpd_12m": 1, "cash_advance_share_12m": 1},
+)
+SYNTHETIC_DIR = Path("data/synthetic")
+
 _ROLE_FIELDS = (
     "path", "target", "bad_value", "good_value", "id", "income", "debt", "requested_amount",
-    "date",
+    "date", "truth",
 )  # fmt: skip
 _LIST_FIELDS = ("numeric", "categorical", "protected", "exclude", "nonnegative")
 _DICT_FIELDS = ("monotone",)

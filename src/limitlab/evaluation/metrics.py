@@ -110,3 +110,30 @@ def population_stability_index(expected: np.ndarray, actual: np.ndarray, bins: i
     e_share = np.maximum(e / e.sum(), 1e-4)
     a_share = np.maximum(a / a.sum(), 1e-4)
     return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+
+
+def truth_metrics(y: np.ndarray, pd_: np.ndarray, true_pd: np.ndarray, bins: int = 10) -> dict:
+    """The model against a known true PD (synthetic data).
+
+    ``auc_ratio``: the model's AUC over the true PD's AUC on the same outcomes (1 = as good as
+    possible). ``ece_vs_true_pd``: count-weighted gap between mean predicted and mean true PD
+    in equal-count bins of predicted PD. ``mean_abs_error``: mean |PD - true PD| per row.
+    """
+    y, p = _arrays(y, pd_)
+    truth = np.asarray(true_pd, dtype=float)
+    auc, true_auc = float(roc_auc_score(y, p)), float(roc_auc_score(y, truth))
+    ranks = pd.Series(p).rank(method="first").to_numpy()
+    bin_id = np.minimum((ranks - 1) * bins // len(p), bins - 1).astype(int)
+    table = (
+        pd.DataFrame({"bin": bin_id, "pd": p, "truth": truth})
+        .groupby("bin")
+        .agg(count=("pd", "size"), pd=("pd", "mean"), truth=("truth", "mean"))
+    )
+    gap = (table["pd"] - table["truth"]).abs()
+    return {
+        "auc": auc,
+        "true_pd_auc": true_auc,
+        "auc_ratio": auc / true_auc,
+        "ece_vs_true_pd": float((gap * table["count"]).sum() / table["count"].sum()),
+        "mean_abs_error": float(np.abs(p - truth).mean()),
+    }

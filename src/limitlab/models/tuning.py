@@ -1,20 +1,31 @@
-"""Optuna search over XGBoost hyper-parameters, stored in a journal file so a run resumes."""
+"""Optuna search over XGBoost hyper-parameters in a persistent study, by one or many workers.
+
+Storage: a journal file by default (resumable; several local processes may share it), or an RDB
+URL such as ``postgresql://...`` with heartbeats, for workers on many machines. Each worker runs
+trials until the study holds ``n_trials`` finished (complete or pruned) trials; a trial started
+beyond that count is marked failed as surplus and never counted, so the total is exact.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.storages import JournalStorage
+from optuna.storages import JournalStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from optuna_integration import XGBoostPruningCallback
+from tqdm import tqdm
 
 from limitlab.config import TuneParams
 from limitlab.models.families import fit_xgboost_early_stopping, make_xgboost
@@ -23,7 +34,16 @@ DIRECTION = "maximize"
 METRIC = "valid_auc"
 PRUNING_METRIC = "validation_0-auc"
 _RANGES_LOG = {"learning_rate", "reg_lambda", "min_child_weight"}
-_BUDGET_KEYS = {"n_trials", "timeout_seconds"}
+_BUDGET_KEYS = {"n_trials", "timeout_seconds", "workers", "storage", "heartbeat_seconds",
+                "grace_seconds", "max_retries"}  # fmt: skip
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
+PENDING = (TrialState.RUNNING, TrialState.WAITING)
+SURPLUS = "surplus"
+POLL_SECONDS = 0.5
+
+
+class SurplusTrial(Exception):
+    """A trial started after enough others had started; failed on purpose, never counted."""
 
 
 def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -> str:
@@ -36,14 +56,31 @@ def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -
     return "xgb-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def open_study(journal: Path, name: str, params: TuneParams) -> optuna.Study:
-    """Reopen the study in a journal file, or create it: seeded TPE, median pruning.
+def is_database(storage: str | None) -> bool:
+    return bool(storage) and "://" in str(storage)
 
-    Reopening writes nothing to the journal, so reading a study leaves the file unchanged.
-    """
+
+def open_storage(params: TuneParams, journal: Path) -> optuna.storages.BaseStorage:
+    """The journal file, or the RDB storage named by ``tune.storage`` (with heartbeats)."""
+    if is_database(params.storage):
+        return optuna.storages.RDBStorage(
+            str(params.storage),
+            heartbeat_interval=params.heartbeat_seconds,
+            grace_period=params.grace_seconds,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=params.max_retries),
+        )
     journal.parent.mkdir(parents=True, exist_ok=True)
-    storage = JournalStorage(JournalFileBackend(str(journal)))
-    sampler = optuna.samplers.TPESampler(seed=params.seed)
+    return JournalStorage(JournalFileBackend(str(journal)))
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage, name: str, params: TuneParams, worker: int = 0
+) -> optuna.Study:
+    """Reopen the study, or create it: TPE seeded by ``seed + worker``, median pruning.
+
+    Reopening writes nothing to a journal file, so reading a study leaves the file unchanged.
+    """
+    sampler = optuna.samplers.TPESampler(seed=params.seed + worker)
     pruner = (
         optuna.pruners.MedianPruner(
             n_startup_trials=params.pruning_warmup_trials, n_warmup_steps=10
@@ -51,10 +88,13 @@ def open_study(journal: Path, name: str, params: TuneParams) -> optuna.Study:
         if params.pruning
         else optuna.pruners.NopPruner()
     )
-    if name in {s.study_name for s in storage.get_all_studies()}:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     return optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction=DIRECTION
+        study_name=name,
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        direction=DIRECTION,
+        load_if_exists=True,
     )
 
 
@@ -70,24 +110,42 @@ def suggest(trial: optuna.Trial, params: TuneParams) -> dict[str, Any]:
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """Trials that count toward ``n_trials``: completed and pruned ones."""
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return study.get_trials(deepcopy=False, states=COUNTED)
 
 
-def tune(
+def fail_interrupted_trials(study: optuna.Study) -> None:
+    """Mark trials left running by an interrupted local run as failed (journal storage only).
+
+    With a database, another machine's worker may still be running them; heartbeats decide.
+    """
+    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(stale.number, state=TrialState.FAIL)
+
+
+def _started_before(study: optuna.Study, number: int) -> int:
+    """Trials numbered below ``number`` that count or may still count."""
+    live = study.get_trials(deepcopy=False, states=(*COUNTED, *PENDING))
+    return sum(t.number < number for t in live)
+
+
+def work(
     study: optuna.Study,
     params: TuneParams,
     train: tuple[pd.DataFrame, np.ndarray],
     valid: tuple[pd.DataFrame, np.ndarray],
     monotone: dict[str, int] | None = None,
-) -> optuna.Study:
-    """Run the trials still missing from ``params.n_trials``; earlier trials are kept.
+    progress: bool = False,
+) -> int:
+    """One worker: run trials until the study holds ``params.n_trials`` finished ones.
 
-    Trials left running by an interrupted run are marked failed, then replaced.
+    Returns the number of trials this worker finished. Several workers may share a study.
     """
-    for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study.tell(stale.number, state=TrialState.FAIL)
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker_pid", os.getpid())
+        if _started_before(study, trial.number) >= params.n_trials:
+            trial.set_user_attr(SURPLUS, True)
+            raise SurplusTrial(f"trial {trial.number} is beyond n_trials={params.n_trials}")
         callbacks = [XGBoostPruningCallback(trial, PRUNING_METRIC)] if params.pruning else None
         model = make_xgboost(
             suggest(trial, params),
@@ -101,15 +159,47 @@ def tune(
         trial.set_user_attr("n_estimators", n_trees)
         return auc
 
-    remaining = params.n_trials - len(finished_trials(study))
-    if remaining > 0:
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=params.timeout_seconds,
-            show_progress_bar=sys.stderr.isatty(),  # a bar in a terminal, quiet in CI logs
-        )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    database = isinstance(study._storage, optuna.storages.RDBStorage)
+    deadline = time.monotonic() + (params.timeout_seconds or float("inf"))
+    done_here = 0
+    bar = tqdm(total=params.n_trials, unit="trial", desc="tune", disable=not progress)
+    bar.update(len(finished_trials(study)))
+    while time.monotonic() < deadline:
+        if database:
+            optuna.storages.fail_stale_trials(study)  # retries a dead worker's trial
+        finished = len(finished_trials(study))
+        bar.update(finished - bar.n)
+        if finished >= params.n_trials:
+            break
+        pending = len(study.get_trials(deepcopy=False, states=PENDING))
+        if finished + pending >= params.n_trials and not study.get_trials(
+            deepcopy=False, states=(TrialState.WAITING,)
+        ):
+            time.sleep(POLL_SECONDS)  # the rest are running in other workers
+            continue
+        before = len(study.get_trials(deepcopy=False, states=COUNTED))
+        study.optimize(objective, n_trials=1, catch=(SurplusTrial,))
+        done_here += len(study.get_trials(deepcopy=False, states=COUNTED)) - before > 0
+    bar.close()
+    return done_here
+
+
+def tune(
+    study: optuna.Study,
+    params: TuneParams,
+    train: tuple[pd.DataFrame, np.ndarray],
+    valid: tuple[pd.DataFrame, np.ndarray],
+    monotone: dict[str, int] | None = None,
+) -> optuna.Study:
+    """Run the trials still missing from ``params.n_trials`` in this process.
+
+    Earlier trials are kept; on a journal file, trials left running by an interrupted run are
+    marked failed, then replaced.
+    """
+    if not isinstance(study._storage, optuna.storages.RDBStorage):
+        fail_interrupted_trials(study)
+    work(study, params, train, valid, monotone, progress=sys.stderr.isatty())
     return study
 
 
@@ -132,3 +222,39 @@ def trial_records(study: optuna.Study) -> list[dict]:
         }
         for t in study.get_trials(deepcopy=False, states=states)
     ]
+
+
+def retry_dead_worker_trials(study: optuna.Study, pid: int) -> list[int]:
+    """Fail the trials a dead local worker left running and queue each again with its params."""
+    retried = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("worker_pid") == pid:
+            study.tell(trial.number, state=TrialState.FAIL)
+            if not trial.user_attrs.get(SURPLUS):
+                study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+                retried.append(trial.number)
+    return retried
+
+
+def run_workers(
+    n: int, target: Callable[..., None], args: tuple, study: optuna.Study
+) -> dict[str, Any]:
+    """Run ``target(*args, index)`` in ``n`` spawned processes; retry trials of dead workers.
+
+    RDB storage retries through heartbeats; for a journal file the parent does it here.
+    """
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=target, args=(*args, i), name=f"tune-worker-{i}")
+             for i in range(n)]  # fmt: skip
+    for proc in procs:
+        proc.start()
+    handled: set[int] = set()
+    retried: list[int] = []
+    while any(p.is_alive() for p in procs):
+        time.sleep(POLL_SECONDS)
+        for proc in procs:
+            if proc.exitcode not in (None, 0) and proc.pid not in handled:
+                handled.add(proc.pid)
+                if not isinstance(study._storage, optuna.storages.RDBStorage):
+                    retried += retry_dead_worker_trials(study, proc.pid)
+    return {"exit_codes": [p.exitcode for p in procs], "retried_by_parent": retried}
