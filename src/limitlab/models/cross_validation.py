@@ -8,6 +8,7 @@ and all are scored on the outer test fold.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+from tqdm import tqdm
 
 from limitlab.config import Params
 from limitlab.data.ingest import BAD
@@ -62,7 +64,7 @@ def _fold_scores(
             )
             fit = (x_train.iloc[inner_fit], y_train[inner_fit])
             valid = (x_train.iloc[inner_valid], y_train[inner_valid])
-            tune(study, params.tune, fit, valid, monotone)
+            tune(study, params.tune, fit, valid, monotone, progress=False)
             best = study.best_trial
             model = make_xgboost(
                 best.params, seed, monotone, n_estimators=best.user_attrs["n_estimators"]
@@ -104,7 +106,8 @@ def cross_validate(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rows = []
     splits = list(splitter.split(frame, frame[BAD]))
-    for i, (train_idx, test_idx) in enumerate(splits):
+    bar = tqdm(splits, unit="fold", desc="cv", disable=not sys.stderr.isatty())
+    for i, (train_idx, test_idx) in enumerate(bar):
         scores = _fold_scores(frame, train_idx, test_idx, spec, params, params.tune.seed + i)
         for family, s in scores.items():
             rows.append({"fold": i, "family": family, **s})

@@ -191,6 +191,7 @@ def tune(
     train: tuple[pd.DataFrame, np.ndarray],
     valid: tuple[pd.DataFrame, np.ndarray],
     monotone: dict[str, int] | None = None,
+    progress: bool | None = None,
 ) -> optuna.Study:
     """Run the trials still missing from ``params.n_trials`` in this process.
 
@@ -199,7 +200,8 @@ def tune(
     """
     if not isinstance(study._storage, optuna.storages.RDBStorage):
         fail_interrupted_trials(study)
-    work(study, params, train, valid, monotone, progress=sys.stderr.isatty())
+    bar = sys.stderr.isatty() if progress is None else progress  # a bar only in a terminal
+    work(study, params, train, valid, monotone, progress=bar)
     return study
 
 
