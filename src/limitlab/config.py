@@ -135,6 +135,10 @@ class TrainParams(_Section):
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)
+    engine: Literal["local", "dask"] = "local"
+    dask_scheduler: str | None = None
+    dask_workers: int = Field(2, ge=1)
+    dask_threads_per_worker: int = Field(1, ge=1)
     scorecard: ScorecardParams = ScorecardParams()
 
     @model_validator(mode="after")

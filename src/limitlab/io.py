@@ -34,6 +34,9 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def write_parquet(path: Path, frame: pd.DataFrame, row_groups: int | None = None) -> None:
+    """Write without the index; ``row_groups`` splits the rows into about that many groups
+    (Dask reads one partition per row group)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
+    size = max(math.ceil(len(frame) / row_groups), 1_000) if row_groups else None
+    frame.to_parquet(path, index=False, row_group_size=size)

@@ -37,6 +37,7 @@ from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
 from limitlab.limits.segments import segment_report
 from limitlab.models.calibration import CalibratedModel, calibration_slope_intercept
+from limitlab.models.distributed import dask_client, fit_xgboost_dask
 from limitlab.models.families import (
     ScorecardModel,
     make_logistic,
@@ -59,6 +60,7 @@ from limitlab.models.tuning import (
 from limitlab.serving.scorer import Scorer
 
 LOWER_IS_BETTER = {"brier", "log_loss"}
+ROW_GROUPS = 16  # feature matrices: Dask reads each row group as a partition
 
 
 def run_ingest(params: Params) -> dict:
@@ -127,7 +129,7 @@ def run_features(params: Params) -> dict:
         part = train if name == "train" else pd.read_parquet(paths.split_path(name))
         matrix = pipeline.transform(raw_inputs(part, spec)).astype("float32")
         matrix[BAD] = part[BAD].to_numpy()
-        write_parquet(paths.features_path(name), matrix.reset_index(drop=True))
+        write_parquet(paths.features_path(name), matrix.reset_index(drop=True), ROW_GROUPS)
     paths.FEATURES_MODEL.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, paths.FEATURES_MODEL)
     names = list(pipeline.get_feature_names_out())
@@ -265,7 +267,12 @@ def fit_family(
         best = read_json(paths.BEST_PARAMS)
         model = make_xgboost(
             best["params"], seed, best["monotone"], n_estimators=best["n_estimators"]
-        ).fit(x_train, y_train)
+        )
+        if params.train.engine == "dask":
+            with dask_client(params.train) as client:
+                model = fit_xgboost_dask(model, paths.features_path("train"), client)
+        else:
+            model.fit(x_train, y_train)
     else:
         model = make_logistic(params.train.logistic_c, seed).fit(x_train, y_train)
     return Pipeline([("features", features), ("model", model)])

@@ -1,4 +1,5 @@
-"""`limitlab tune --workers 2` on one study: a journal file, and a real PostgreSQL server.
+"""Scale-out on real engines: Optuna workers on a journal file and on a real PostgreSQL server,
+and XGBoost on a Dask LocalCluster.
 
 One worker is killed mid-trial; the study must still end with exactly ``n_trials`` finished
 trials, the killed trial failed and run again once, nothing lost or counted twice.
@@ -115,3 +116,20 @@ def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
     assert len(set(originals)) == len(originals) == N_TRIALS - 1  # none repeated
     pids = {t.user_attrs["worker_pid"] for t in finished}
     assert len(pids) == 2, "both workers finished trials"
+
+
+def test_dask_engine_matches_the_local_engine(featured: Path) -> None:
+    """XGBoost on a two-worker Dask LocalCluster: test AUC within 0.005 of the local engine."""
+    root = featured
+    edit_params(root, tune={"storage": None, "n_trials": 3, "pruning": True})
+    if not (root / "models/tune/best_params.json").exists():
+        run(["limitlab", "tune"], root)
+    auc = {}
+    for engine in ("local", "dask"):
+        edit_params(root, train={"engine": engine, "dask_workers": 2, "families": ["xgboost"]})
+        run(["limitlab", "train"], root)
+        run(["limitlab", "evaluate"], root)
+        evaluate = json.loads((root / "reports/metrics/evaluate.json").read_text())
+        auc[engine] = evaluate["models"]["xgboost"]["auc"]
+    assert auc["local"] > 0.7
+    assert abs(auc["dask"] - auc["local"]) < 0.005, auc

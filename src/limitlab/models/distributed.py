@@ -1,0 +1,55 @@
+"""XGBoost on a Dask cluster: ``train.engine: dask``.
+
+The training matrix is read from Parquet with ``dask.dataframe`` and split into one partition per
+worker; ``xgboost.dask`` trains on the cluster (a ``LocalCluster`` unless ``train.dask_scheduler``
+names a running scheduler). The trained booster comes back as an ordinary ``XGBClassifier`` so
+evaluation, limits and serving are the same for both engines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dask.dataframe as dd
+import xgboost as xgb
+from distributed import Client, LocalCluster
+from xgboost import dask as dxgb
+
+from limitlab.config import TrainParams
+from limitlab.data.ingest import BAD
+
+
+@contextmanager
+def dask_client(params: TrainParams) -> Iterator[Client]:
+    """A client of the scheduler in params, or of a local cluster of ``dask_workers`` processes."""
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if params.dask_scheduler:
+        with Client(params.dask_scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=params.dask_workers,
+            threads_per_worker=params.dask_threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def fit_xgboost_dask(model: xgb.XGBClassifier, parquet: Path, client: Client) -> xgb.XGBClassifier:
+    """Fit ``model``'s hyper-parameters on the cluster; return a local ``XGBClassifier``."""
+    frame = client.persist(dd.read_parquet(str(parquet), split_row_groups=True))
+    x, y = frame.drop(columns=[BAD]), frame[BAD]
+    settings = {k: v for k, v in model.get_params().items() if k not in {"n_jobs", "callbacks"}}
+    distributed = dxgb.DaskXGBClassifier(**settings)
+    distributed.client = client
+    distributed.fit(x, y)
+    local = xgb.XGBClassifier(**model.get_params())
+    local.load_model(bytearray(distributed.get_booster().save_raw("json")))
+    return local
