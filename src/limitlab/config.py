@@ -265,8 +265,13 @@ class OptimiseParams(_Section):
 
 
 class ReasonsParams(_Section):
-    """The reason catalogue: plain words for caps and for drivers of a higher PD."""
+    """The reason catalogue: plain words for caps and for drivers of a higher PD.
 
+    ``contributions``: ``exact`` TreeSHAP for XGBoost, or ``approx`` (Saabas path attribution,
+    about 20x faster on large batches, the same top drivers in most rows).
+    """
+
+    contributions: Literal["exact", "approx"] = "exact"
     caps: dict[str, str] = {}
     features: dict[str, str] = {}
     default_feature: str = "{feature} raised the estimated risk"

@@ -6,6 +6,7 @@ Paths are relative to the working directory, which DVC sets to the folder of ``d
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import time
 
@@ -37,7 +38,6 @@ from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
 from limitlab.limits.segments import segment_report
 from limitlab.models.calibration import CalibratedModel, calibration_slope_intercept
-from limitlab.models.distributed import dask_client, fit_xgboost_dask
 from limitlab.models.families import (
     ScorecardModel,
     make_logistic,
@@ -171,12 +171,14 @@ def tuning_data(params: Params) -> tuple[tuple, tuple]:
     return out[0], out[1]
 
 
-def _tune_worker(params: Params, name: str, monotone: dict[str, int], index: int) -> None:
+def _tune_worker(
+    params: Params, name: str, monotone: dict[str, int], threads: int, index: int
+) -> None:
     """One spawned tuning worker (``limitlab tune --workers N``)."""
     storage = open_storage(params.tune, paths.STUDY_JOURNAL)
     study = open_study(storage, name, params.tune, worker=index)
     train, valid = tuning_data(params)
-    work(study, params.tune, train, valid, monotone)
+    work(study, params.tune, train, valid, monotone, threads=threads)
 
 
 def run_tune(params: Params, workers: int | None = None) -> dict:
@@ -200,7 +202,8 @@ def run_tune(params: Params, workers: int | None = None) -> dict:
     else:
         if not is_database(params.tune.storage):
             fail_interrupted_trials(study)
-        run_info = run_workers(n_workers, _tune_worker, (params, name, monotone), study)
+        threads = max(1, (os.cpu_count() or 1) // n_workers)  # do not oversubscribe the cores
+        run_info = run_workers(n_workers, _tune_worker, (params, name, monotone, threads), study)
     seconds = time.perf_counter() - started
     finished = len(finished_trials(study))
     if finished < params.tune.n_trials and not params.tune.timeout_seconds:
@@ -269,6 +272,8 @@ def fit_family(
             best["params"], seed, best["monotone"], n_estimators=best["n_estimators"]
         )
         if params.train.engine == "dask":
+            from limitlab.models.distributed import dask_client, fit_xgboost_dask
+
             with dask_client(params.train) as client:
                 model = fit_xgboost_dask(model, paths.features_path("train"), client)
         else:

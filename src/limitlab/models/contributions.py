@@ -23,14 +23,20 @@ def source_feature(name: str) -> str:
     return name.split("=", 1)[0]
 
 
-def column_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | None:
-    """Contribution of each model column to each row's log-odds; None for an unknown family."""
+def column_contributions(
+    model: object, matrix: pd.DataFrame, approx: bool = False
+) -> pd.DataFrame | None:
+    """Contribution of each model column to each row's log-odds; None for an unknown family.
+
+    ``approx`` uses XGBoost's Saabas path attribution instead of exact TreeSHAP.
+    """
     model = getattr(model, "base_model", model)
     if hasattr(model, "contributions"):
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))
-        values = model.get_booster().predict(dmatrix, pred_contribs=True)[:, :-1]
+        contribs = model.get_booster().predict(dmatrix, pred_contribs=True, approx_contribs=approx)
+        values = contribs[:, :-1]
     elif isinstance(model, Pipeline) and isinstance(model[-1], LogisticRegression):
         scaled = np.asarray(model[:-1].transform(matrix), dtype=float)
         values = scaled * model[-1].coef_[0]
@@ -39,9 +45,11 @@ def column_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | 
     return pd.DataFrame(values, columns=matrix.columns, index=matrix.index)
 
 
-def raw_feature_contributions(model: object, matrix: pd.DataFrame) -> pd.DataFrame | None:
+def raw_feature_contributions(
+    model: object, matrix: pd.DataFrame, approx: bool = False
+) -> pd.DataFrame | None:
     """Contributions summed per raw input feature (one-hot levels and missing flags together)."""
-    columns = column_contributions(model, matrix)
+    columns = column_contributions(model, matrix, approx)
     if columns is None:
         return None
     sources = [source_feature(c) for c in columns.columns]

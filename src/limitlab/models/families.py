@@ -49,7 +49,7 @@ def make_xgboost(
         objective="binary:logistic",
         tree_method="hist",
         eval_metric="auc",
-        n_jobs=N_THREADS,
+        n_jobs=extra.pop("n_jobs", N_THREADS),
         random_state=seed,
         monotone_constraints=monotone or None,
         **params,

@@ -28,7 +28,7 @@ from optuna_integration import XGBoostPruningCallback
 from tqdm import tqdm
 
 from limitlab.config import TuneParams
-from limitlab.models.families import fit_xgboost_early_stopping, make_xgboost
+from limitlab.models.families import N_THREADS, fit_xgboost_early_stopping, make_xgboost
 
 DIRECTION = "maximize"
 METRIC = "valid_auc"
@@ -135,10 +135,12 @@ def work(
     valid: tuple[pd.DataFrame, np.ndarray],
     monotone: dict[str, int] | None = None,
     progress: bool = False,
+    threads: int = N_THREADS,
 ) -> int:
     """One worker: run trials until the study holds ``params.n_trials`` finished ones.
 
-    Returns the number of trials this worker finished. Several workers may share a study.
+    Returns the number of trials this worker finished. Several workers may share a study;
+    ``threads`` is XGBoost's thread count in this worker.
     """
 
     def objective(trial: optuna.Trial) -> float:
@@ -154,6 +156,7 @@ def work(
             n_estimators=params.max_estimators,
             early_stopping_rounds=params.early_stopping_rounds,
             callbacks=callbacks,
+            n_jobs=threads,
         )
         _, auc, n_trees = fit_xgboost_early_stopping(model, train, valid)
         trial.set_user_attr("n_estimators", n_trees)

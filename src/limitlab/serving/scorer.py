@@ -78,6 +78,7 @@ class Scorer:
         frame = frame.reset_index(drop=True)
         pd_, matrix = self._pd_and_matrix(frame)
         decisions = decide(pd_, frame, self.policy)
-        contributions = raw_feature_contributions(self.pipeline[-1], matrix)
+        approx = self.policy.params.reasons.contributions == "approx"
+        contributions = raw_feature_contributions(self.pipeline[-1], matrix, approx)
         reasons = principal_reasons(decisions, contributions, self.policy)
         return pd.concat([decisions, reasons], axis=1)

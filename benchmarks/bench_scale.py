@@ -1,0 +1,198 @@
+"""Scale benchmark on the synthetic portfolio: every stage's wall time and peak memory, two
+overhead ratios and Optuna throughput. Prints a table and writes JSON; asserts nothing.
+
+    uv run python benchmarks/bench_scale.py                    # 100,000 and 1,000,000 rows
+    uv run python benchmarks/bench_scale.py --rows 100000      # one size
+    uv run python benchmarks/bench_scale.py --ten-million      # adds 10,000,000 rows
+    uv run python benchmarks/bench_scale.py --output other.json
+
+Each size runs in a throw-away project folder: `limitlab <stage>` as its own process (peak
+memory is that process's maximum resident set, from wait4). Ratios, measured in the same run:
+- train: `limitlab train` (XGBoost only, no calibration) against a process that reads the same
+  feature matrix and calls raw `xgboost.train` on a QuantileDMatrix with the same parameters;
+- scoring: `Scorer.decide` (raw columns -> features -> PD -> limit -> four reasons) against raw
+  `Booster.predict` on the already-built feature matrix, with exact and approximate reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("generate", "ingest", "split", "features", "tune", "train", "evaluate", "limits",
+          "register")  # fmt: skip
+RAW_TRAIN = """
+import json, sys, pandas as pd, xgboost as xgb
+frame = pd.read_parquet("data/processed/train.parquet")
+best = json.load(open("models/tune/best_params.json"))
+x, y = frame.drop(columns=["_bad"]), frame["_bad"]
+dtrain = xgb.QuantileDMatrix(x, y)
+params = {"objective": "binary:logistic", "tree_method": "hist", "eval_metric": "auc",
+          "nthread": %(threads)d, "seed": 42, **best["params"]}
+cols = list(x.columns)
+if best["monotone"]:
+    params["monotone_constraints"] = "(" + ",".join(str(best["monotone"].get(c, 0))
+                                                   for c in cols) + ")"
+xgb.train(params, dtrain, num_boost_round=best["n_estimators"])
+"""
+
+
+def timed(args: list[str], cwd: Path) -> dict:
+    """Run a command; wall seconds and the peak resident memory of its process (MB)."""
+    env = {**os.environ, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{args} failed in {cwd}:\n{stderr[-3000:]}")
+    return {"seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def project(folder: Path, rows: int, trials: int, tune_sample: int | None) -> Path:
+    folder.mkdir(parents=True)
+    shutil.copy2(ROOT / "dvc.yaml", folder / "dvc.yaml")  # marks the project root for MLflow
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["dataset"] = "synthetic"
+    params["data"]["synthetic"].update({"rows": rows, "chunk_rows": 250_000})
+    params["tune"].update({"n_trials": trials, "sample_rows": tune_sample})
+    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    variant = json.loads(json.dumps(params))
+    variant["train"].update({"families": ["xgboost"], "calibration": "none"})
+    (folder / "train_only_xgboost.yaml").write_text(yaml.safe_dump(variant, sort_keys=False))
+    return folder
+
+
+def stage_table(folder: Path) -> dict:
+    return {stage: timed(["limitlab", stage], folder) for stage in STAGES}
+
+
+def train_ratio(folder: Path) -> dict:
+    from limitlab.models.families import N_THREADS
+
+    stage = timed(["limitlab", "train", "--params", "train_only_xgboost.yaml"], folder)
+    raw = timed([sys.executable, "-c", RAW_TRAIN % {"threads": N_THREADS}], folder)
+    timed(["limitlab", "train"], folder)  # put the full champion back for what follows
+    return {"stage": stage, "raw_xgboost_train": raw,
+            "ratio": round(stage["seconds"] / raw["seconds"], 3)}  # fmt: skip
+
+
+def scoring_ratio(folder: Path) -> dict:
+    import dataclasses
+
+    import pandas as pd
+    import xgboost as xgb
+
+    from limitlab.limits.policy import Policy
+    from limitlab.serving.scorer import Scorer
+
+    cwd = Path.cwd()
+    os.chdir(folder)
+    try:
+        scorer = Scorer.from_project()
+        test = pd.read_parquet("data/interim/splits/test.parquet")
+        matrix = pd.read_parquet("data/processed/test.parquet").drop(columns=["_bad"])
+    finally:
+        os.chdir(cwd)
+    booster = scorer.pipeline[-1].get_booster()
+    start = time.perf_counter()
+    booster.predict(xgb.DMatrix(matrix))
+    raw = time.perf_counter() - start
+    out = {"rows": len(test), "raw_predict_seconds": round(raw, 3)}
+    for method in ("exact", "approx"):
+        reasons = scorer.policy.params.reasons.model_copy(update={"contributions": method})
+        params = scorer.policy.params.model_copy(update={"reasons": reasons})
+        policy: Policy = dataclasses.replace(scorer.policy, params=params)
+        variant = dataclasses.replace(scorer, policy=policy)
+        start = time.perf_counter()
+        variant.decide(test)
+        seconds = time.perf_counter() - start
+        out[method] = {"seconds": round(seconds, 3), "ratio": round(seconds / raw, 2)}
+    return out
+
+
+def trials_per_minute(folder: Path, trials: int) -> dict:
+    out = {}
+    params = yaml.safe_load((folder / "params.yaml").read_text())
+    params["tune"].update({"n_trials": trials, "seed": 1234})
+    (folder / "tune_bench.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for workers in (1, 2):
+        (folder / "models/tune/study.journal").unlink(missing_ok=True)
+        run = timed(["limitlab", "tune", "--params", "tune_bench.yaml", "--workers",
+                     str(workers)], folder)  # fmt: skip
+        result = json.loads((folder / "models/tune/best_params.json").read_text())
+        out[f"{workers}_workers"] = {
+            "trials": trials,
+            "tuning_seconds": result["seconds"],
+            "trials_per_minute": round(trials * 60 / result["seconds"], 1),
+            "process": run,
+        }
+    return out
+
+
+def truth(folder: Path) -> dict:
+    evaluate = json.loads((folder / "reports/metrics/evaluate.json").read_text())
+    return {k: round(v, 4) for k, v in evaluate["truth"].items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--ten-million", action="store_true", help="add 10,000,000 rows")
+    parser.add_argument("--trials", type=int, default=10, help="Optuna trials in the tune stage")
+    parser.add_argument(
+        "--tune-sample",
+        type=int,
+        default=200_000,
+        help="tune.sample_rows (rows of train and of valid used for tuning)",
+    )
+    parser.add_argument("--throughput-trials", type=int, default=12)
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results.json")
+    args = parser.parse_args()
+    sizes = [*args.rows, *([10_000_000] if args.ten_million else [])]
+    results: dict = {"machine": {"cpus": os.cpu_count()}, "sizes": {}}
+    with tempfile.TemporaryDirectory(prefix="limitlab-bench-") as tmp:
+        for rows in sizes:
+            folder = project(Path(tmp) / f"rows-{rows}", rows, args.trials, args.tune_sample)
+            print(f"\n== {rows:,} rows ==", flush=True)
+            entry = {"stages": stage_table(folder)}
+            for stage, m in entry["stages"].items():
+                print(f"  {stage:<9} {m['seconds']:>9.1f} s  {m['peak_mb']:>9,.0f} MB", flush=True)
+            entry["truth"] = truth(folder)
+            entry["train_ratio"] = train_ratio(folder)
+            entry["scoring_ratio"] = scoring_ratio(folder)
+            if rows == sizes[0]:
+                entry["tuning_throughput"] = trials_per_minute(folder, args.throughput_trials)
+            results["sizes"][str(rows)] = entry
+            print(json.dumps({k: v for k, v in entry.items() if k != "stages"}, indent=1),
+                  flush=True)  # fmt: skip
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten: {args.output}")
+
+
+def print_table(results: dict) -> None:
+    sizes = list(results["sizes"])
+    print("\nstage       " + "".join(f"{int(s):>14,} rows      " for s in sizes))
+    for stage in STAGES:
+        cells = [results["sizes"][s]["stages"][stage] for s in sizes]
+        print(f"{stage:<11} " + "".join(f"{c['seconds']:>9.1f} s {c['peak_mb']:>8,.0f} MB  "
+                                          for c in cells))  # fmt: skip
+    total = [sum(m["seconds"] for m in results["sizes"][s]["stages"].values()) for s in sizes]
+    print(f"{'total':<11} " + "".join(f"{t:>9.1f} s              " for t in total))
+
+
+if __name__ == "__main__":
+    main()
