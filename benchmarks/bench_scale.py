@@ -132,7 +132,7 @@ def trials_per_minute(folder: Path, trials: int) -> dict:
         (folder / "models/tune/study.journal").unlink(missing_ok=True)
         run = timed(["limitlab", "tune", "--params", "tune_bench.yaml", "--workers",
                      str(workers)], folder)  # fmt: skip
-        result = json.loads((folder / "models/tune/best_params.json").read_text())
+        result = json.loads((folder / "reports/metrics/tune.json").read_text())
         out[f"{workers}_workers"] = {
             "trials": trials,
             "tuning_seconds": result["seconds"],

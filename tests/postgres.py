@@ -28,6 +28,14 @@ def server_bin() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def _runuser() -> str:
+    """``runuser`` (util-linux), which lives in sbin, often missing from a CI PATH."""
+    found = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    if not found:
+        raise RuntimeError("running as root but `runuser` was not found to start PostgreSQL")
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,7 +53,7 @@ def postgres_server() -> Iterator[str]:
         )
     folder = Path(tempfile.mkdtemp(prefix="limitlab-pg-"))
     as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    prefix = [_runuser(), "-u", "postgres", "--"] if as_root else []
     if as_root:
         shutil.chown(folder, "postgres", "postgres")
     data, log, port = folder / "data", folder / "server.log", free_port()

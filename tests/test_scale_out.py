@@ -103,7 +103,8 @@ def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
     finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == N_TRIALS
     assert result["n_trials_complete"] + result["n_trials_pruned"] == N_TRIALS
-    assert result["workers"] == 2 and result["storage"] == ("database" if url else "journal")
+    figures = json.loads((root / "reports/metrics/tune.json").read_text())
+    assert figures["workers"] == 2 and figures["storage"] == ("database" if url else "journal")
     assert study.trials[killed].state == TrialState.FAIL
     retry_of = [
         t.user_attrs.get("retry_of", RetryFailedTrialCallback.retried_trial_number(t))

@@ -223,17 +223,19 @@ def run_tune(params: Params, workers: int | None = None) -> dict:
         "n_trials_pruned": states.count("PRUNED"),
         "n_trials_failed": states.count("FAIL") - surplus,
         "n_trials_surplus": surplus,
-        "workers": n_workers,
-        "storage": "database" if is_database(params.tune.storage) else "journal",
-        "seconds": round(seconds, 3),
         "params": best.params,
         "n_estimators": best.user_attrs["n_estimators"],
         "monotone": monotone,
     }
-    write_json(paths.BEST_PARAMS, result)
+    write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
     write_json(paths.TRIALS, trial_records(study))
-    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:5]})
-    return result
+    run_figures = {
+        "workers": n_workers,
+        "storage": "database" if is_database(params.tune.storage) else "journal",
+        "seconds": round(seconds, 3),
+    }
+    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:7]} | run_figures)
+    return result | run_figures
 
 
 def run_generate(params: Params) -> dict:
