@@ -38,9 +38,10 @@ lint: env ## Ruff lint and format check only
 	$(RUN) ruff check src tests benchmarks
 	$(RUN) ruff format --check src tests benchmarks
 
-bench: env ## Benchmarks (print figures; never part of the tests)
+bench: env ## Benchmarks (print figures; never part of the tests; bench_serving needs make repro)
 	$(RUN) python benchmarks/bench_policy.py
 	$(RUN) python benchmarks/bench_serving.py
+	$(RUN) python benchmarks/bench_scale.py $(BENCH_ARGS)
 
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
