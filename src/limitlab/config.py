@@ -29,6 +29,18 @@ class SyntheticParams(_Section):
     write_panel: bool = False  # also write the 12-month account panel (rows x 12)
 
 
+class AccountsParams(_Section):
+    """The synthetic account panel (``data.dataset: behavioural``): accounts observed monthly."""
+
+    accounts: int = Field(20_000, ge=500)
+    months: int = Field(36, ge=25, le=240)
+    seed: int = 11
+    chunk_accounts: int = Field(50_000, ge=500)
+    snapshot_every: int = Field(1, ge=1, le=12)
+    macro_shock_month: int = Field(30, ge=1)  # a downturn from this month on
+    macro_shock: float = Field(0.6, ge=0.0, le=3.0)
+
+
 class DataParams(_Section):
     """Which data set to read and the role of its columns.
 
@@ -57,6 +69,7 @@ class DataParams(_Section):
     monotone: dict[str, Literal[-1, 1]] | None = None
     max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
     synthetic: SyntheticParams = SyntheticParams()
+    accounts: AccountsParams = AccountsParams()
 
 
 class SplitParams(_Section):
@@ -331,6 +344,32 @@ class LimitsParams(_Section):
         ]
 
 
+class ReviewParams(_Section):
+    """Limit review of existing accounts (behavioural data): guardrails of each action."""
+
+    increase_max_pd: float = Field(0.03, gt=0.0, lt=1.0)
+    increase_min_utilisation: float = Field(0.5, ge=0.0, le=1.0)
+    decrease_min_pd: float = Field(0.10, gt=0.0, lt=1.0)
+    decrease_tolerance: float = Field(0.1, ge=0.0, lt=1.0)
+    freeze_pd: float = Field(0.35, gt=0.0, le=1.0)
+    freeze_dpd: float = Field(60, ge=1)
+    max_step_up: float = Field(0.5, gt=0.0, le=5.0)
+    max_step_down: float = Field(0.5, gt=0.0, le=1.0)
+    cooling_off_months: int = Field(6, ge=0)
+    min_months_on_book: int = Field(6, ge=0)
+    every_months: int = Field(3, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> ReviewParams:
+        if not self.increase_max_pd < self.decrease_min_pd <= self.freeze_pd:
+            raise ValueError(
+                f"increase_max_pd {self.increase_max_pd} < decrease_min_pd "
+                f"{self.decrease_min_pd} <= freeze_pd {self.freeze_pd} does not hold; "
+                "expected increasing PD thresholds"
+            )
+        return self
+
+
 class RegisterParams(_Section):
     """MLflow experiment, registered model, and the gates a version must pass to be champion."""
 
@@ -353,6 +392,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     limits: LimitsParams
+    review: ReviewParams = ReviewParams()
     registry: RegisterParams = Field(RegisterParams(), alias="register")
 
 
