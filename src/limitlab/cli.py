@@ -56,6 +56,14 @@ STAGES: dict[str, tuple[str, str]] = {
         "Test metrics for every model family; data for the ROC, calibration and KS plots.",
     ),
     "limits": ("limitlab.stages:run_limits", "Grades and limits for the test split; band table."),
+    "backtest": (
+        "limitlab.stages:run_backtest",
+        "Replay the limit-review policy on the account panel against static limits.",
+    ),
+    "monitor": (
+        "limitlab.stages:run_monitor",
+        "Monitoring report: PSI, realised vs expected per grade, stress, migration.",
+    ),
     "register": (
         "limitlab.tracking.register:run_register",
         "Log the pipeline execution to MLflow and register the model.",

@@ -347,11 +347,11 @@ class LimitsParams(_Section):
 class ReviewParams(_Section):
     """Limit review of existing accounts (behavioural data): guardrails of each action."""
 
-    increase_max_pd: float = Field(0.03, gt=0.0, lt=1.0)
+    increase_max_pd: float = Field(0.04, gt=0.0, lt=1.0)
     increase_min_utilisation: float = Field(0.5, ge=0.0, le=1.0)
-    decrease_min_pd: float = Field(0.10, gt=0.0, lt=1.0)
+    decrease_min_pd: float = Field(0.07, gt=0.0, lt=1.0)
     decrease_tolerance: float = Field(0.1, ge=0.0, lt=1.0)
-    freeze_pd: float = Field(0.35, gt=0.0, le=1.0)
+    freeze_pd: float = Field(0.25, gt=0.0, le=1.0)
     freeze_dpd: float = Field(60, ge=1)
     max_step_up: float = Field(0.5, gt=0.0, le=5.0)
     max_step_down: float = Field(0.5, gt=0.0, le=1.0)
@@ -368,6 +368,15 @@ class ReviewParams(_Section):
                 "expected increasing PD thresholds"
             )
         return self
+
+
+class MonitorParams(_Section):
+    """Monitoring report: PSI bins, binomial test level and the stress scenario."""
+
+    psi_bins: int = Field(10, ge=2, le=100)
+    significance: float = Field(0.05, gt=0.0, lt=0.5)
+    stress_pd_factor: float = Field(1.5, ge=1.0, le=10.0)
+    stress_income_drop: float = Field(0.2, ge=0.0, lt=1.0)
 
 
 class RegisterParams(_Section):
@@ -393,6 +402,7 @@ class Params(_Section):
     evaluate: EvaluateParams = EvaluateParams()
     limits: LimitsParams
     review: ReviewParams = ReviewParams()
+    monitor: MonitorParams = MonitorParams()
     registry: RegisterParams = Field(RegisterParams(), alias="register")
 
 

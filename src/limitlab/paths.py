@@ -45,3 +45,8 @@ POINTS_TABLE = TRAIN_DIR / "scorecard_points.json"
 
 def model_path(family: str) -> Path:
     return TRAIN_DIR / f"{family}.joblib"
+
+
+BACKTEST = REPORTS / "backtest"
+MONITOR = REPORTS / "monitor"
+REVIEW_DECISIONS = LIMITS / "review.parquet"

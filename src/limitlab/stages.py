@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -18,7 +19,9 @@ from sklearn.pipeline import Pipeline
 
 from limitlab import paths
 from limitlab.config import Params
+from limitlab.data.accounts import PANEL, REVIEW_SNAPSHOTS, generate_accounts
 from limitlab.data.ingest import BAD, ROW, check_quarantine_share, ingest
+from limitlab.data.panel_checks import check_panel, check_review_date
 from limitlab.data.specs import SYNTHETIC_DIR, DataError, DatasetSpec, resolve_spec
 from limitlab.data.synthetic import generate
 from limitlab.evaluation.metrics import (
@@ -30,9 +33,16 @@ from limitlab.evaluation.metrics import (
     roc_points,
     truth_metrics,
 )
+from limitlab.evaluation.monitoring import (
+    migration_matrix,
+    psi_table,
+    realised_vs_expected,
+    stress_pd,
+)
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.io import read_json, write_json, write_parquet
-from limitlab.limits.decide import decide
+from limitlab.limits.backtest import REVIEW, STATIC, BacktestInputs, backtest
+from limitlab.limits.decide import DECLINE, decide, grade_of
 from limitlab.limits.optimise import candidate_outcomes, optimise_caps
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
@@ -239,8 +249,10 @@ def run_tune(params: Params, workers: int | None = None) -> dict:
 
 
 def run_generate(params: Params) -> dict:
-    """Write the synthetic portfolio when ``data.dataset`` is ``synthetic``; else a note only."""
+    """Write the synthetic portfolio (``synthetic``) or account panel (``behavioural``)."""
     out = SYNTHETIC_DIR
+    if params.data.dataset == "behavioural":
+        return generate_accounts(params.data.accounts, out)
     if params.data.dataset != "synthetic":
         if out.exists():
             shutil.rmtree(out)
@@ -404,7 +416,7 @@ def run_limits(params: Params) -> dict:
     """Decisions for the test split with the champion; band tables, segments, optimised caps."""
     spec = DatasetSpec.from_json(paths.SPEC)
     test = pd.read_parquet(paths.split_path("test"))
-    policy = Policy.build(params.limits, spec, list(test.columns))
+    policy = Policy.build(params.limits, spec, list(test.columns), review=params.review)
     policy.to_json(paths.POLICY)
     decisions = Scorer.from_project().decide(test)
     bad = test[BAD].to_numpy()
@@ -429,8 +441,25 @@ def run_limits(params: Params) -> dict:
         "optimised": optimised["optimised"]["totals"],
         "segments_not_applied": list(policy.skipped_segments),
     }
+    if policy.review is not None:
+        metrics["review"] = _review_latest(spec, test)
     write_json(paths.metrics_path("limits"), metrics)
     return metrics
+
+
+def _review_latest(spec: DatasetSpec, test: pd.DataFrame) -> dict:
+    """The limit review of every account at the latest snapshot date of the test split."""
+    latest = test[test[spec.date] == test[spec.date].max()].reset_index(drop=True)
+    reviewed = Scorer.from_project().review(latest)
+    reviewed.insert(0, spec.account["id"], latest[spec.account["id"]].to_numpy())
+    write_parquet(paths.REVIEW_DECISIONS, reviewed)
+    return {
+        "date": str(pd.Timestamp(latest[spec.date].iloc[0]).date()),
+        "accounts": len(reviewed),
+        "actions": reviewed["action"].value_counts().sort_index().to_dict(),
+        "limit_before": float(reviewed["current_limit"].sum()),
+        "limit_after": float(reviewed["new_limit"].sum()),
+    }
 
 
 def optimise_policy(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> dict:
@@ -448,4 +477,152 @@ def optimise_policy(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> dic
             "caps": caps,
             "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=caps)),
         },
+    }
+
+
+def _not_applicable(folder: Path, metrics_stage: str, why: str) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    note = {"applicable": False, "why": why}
+    write_json(folder / "README.json", note)
+    write_json(paths.metrics_path(metrics_stage), note)
+    return note
+
+
+def _review_inputs(params: Params) -> tuple[DatasetSpec, Scorer]:
+    spec = DatasetSpec.from_json(paths.SPEC)
+    return spec, Scorer.from_project()
+
+
+def run_backtest(params: Params) -> dict:
+    """Replay the review policy month by month against static limits (behavioural data)."""
+    spec, scorer = _review_inputs(params)
+    plot = paths.PLOTS / "backtest.json"
+    if not spec.account or scorer.policy.review is None:
+        write_json(plot, [])
+        why = f"data set {spec.name!r} has no account panel; use data.dataset: behavioural"
+        return _not_applicable(paths.BACKTEST, "backtest", why)
+    roles = spec.account
+    panel = pd.read_parquet(SYNTHETIC_DIR / PANEL, columns=[roles["id"], "month", "limit",
+                                                             "balance", "defaulted"])  # fmt: skip
+    panel, refused, problems = check_panel(panel, roles["id"])
+    write_parquet(paths.BACKTEST / "panel_quarantine.parquet", refused)
+    snapshots = pd.read_parquet(SYNTHETIC_DIR / REVIEW_SNAPSHOTS)
+    snapshots = snapshots[snapshots[roles["id"]].isin(panel[roles["id"]])]
+    test = pd.read_parquet(paths.split_path("test"))
+    first_review = int(test["snapshot_month"].min())
+    check_review_date(first_review, panel)
+    inputs = BacktestInputs(
+        panel=panel,
+        snapshots=snapshots,
+        first_review=first_review,
+        last_month=int(panel["month"].max()),
+    )
+
+    def decide_at(frame: pd.DataFrame) -> pd.DataFrame:
+        return decide(scorer.predict_pd(frame), frame, scorer.policy)[["pd", "limit"]]
+
+    product = scorer.policy.product(scorer.policy.params.product)
+    result = backtest(inputs, decide_at, product, params.review, roles)
+    periods = result["periods"]
+    write_json(paths.BACKTEST / "periods.json", periods.to_dict("records"))
+    wide = periods.pivot(index="review_month", columns="policy",
+                         values=["exposure", "expected_loss", "realised_loss"])  # fmt: skip
+    wide.columns = [f"{policy}_{value}" for value, policy in wide.columns]
+    write_json(plot, wide.reset_index().to_dict("records"))
+    totals = result["totals"]
+    static, reviewed = totals[STATIC], totals[REVIEW]
+    metrics = {
+        "applicable": True,
+        "panel_rows_quarantined": len(refused),
+        "panel_problems": problems,
+        "review_dates": result["review_dates"],
+        "static": static,
+        "review": reviewed,
+        "expected_loss_change": reviewed["expected_loss"] / static["expected_loss"] - 1,
+        "expected_profit_change": reviewed["expected_profit"] - static["expected_profit"],
+    }
+    write_json(paths.metrics_path("backtest"), metrics)
+    return metrics
+
+
+def run_monitor(params: Params) -> dict:
+    """PSI train -> test, realised vs expected per grade, stress; grade and band migration."""
+    spec, scorer = _review_inputs(params)
+    p = params.monitor
+    train = pd.read_parquet(paths.split_path("train"))
+    test = pd.read_parquet(paths.split_path("test"))
+    pd_train, pd_test = scorer.predict_pd(train), scorer.predict_pd(test)
+    scored = pd.concat(
+        [pd.DataFrame({"score": pd_train}), train[spec.numeric_features].reset_index(drop=True)],
+        axis=1,
+    )
+    recent = pd.concat(
+        [pd.DataFrame({"score": pd_test}), test[spec.numeric_features].reset_index(drop=True)],
+        axis=1,
+    )
+    psi = psi_table(scored, recent, ["score", *spec.numeric_features], p.psi_bins)
+    order = [*(g.name for g in scorer.policy.params.grades), DECLINE]
+    grades = grade_of(pd_test, scorer.policy)
+    rve = realised_vs_expected(grades, pd_test, test[BAD].to_numpy(), order)
+    baseline = decide(pd_test, test, scorer.policy)
+    stressed_frame = test.copy()
+    if scorer.policy.income:
+        stressed_frame[scorer.policy.income] = test[scorer.policy.income] * (
+            1 - p.stress_income_drop
+        )
+    stressed = decide(stress_pd(pd_test, p.stress_pd_factor), stressed_frame, scorer.policy)
+    stress = {
+        "scenario": {"pd_factor": p.stress_pd_factor, "income_drop": p.stress_income_drop},
+        "baseline": portfolio_totals(baseline),
+        "stressed": portfolio_totals(stressed),
+    }
+    write_json(paths.MONITOR / "psi.json", psi.to_dict("records"))
+    write_json(paths.MONITOR / "realised_vs_expected.json", rve.to_dict("records"))
+    write_json(paths.MONITOR / "stress.json", stress)
+    metrics = {
+        "window": {"reference": "train", "recent": "test"},
+        "psi_score": float(psi.loc[psi["column"] == "score", "psi"].iloc[0]),
+        "psi_max_feature": psi[psi["column"] != "score"].iloc[0][["column", "psi"]].to_dict(),
+        "features_shifted": int((psi["status"] == "shift").sum()),
+        "grades_failing_binomial": rve.loc[rve["p_value"] < p.significance, "grade"].tolist(),
+        "stress_expected_loss_change": stress["stressed"]["expected_loss"]
+        / max(stress["baseline"]["expected_loss"], 1e-9)
+        - 1,
+        "stress_total_limit_change": stress["stressed"]["total_limit"]
+        / max(stress["baseline"]["total_limit"], 1e-9)
+        - 1,
+    }
+    if spec.account:
+        metrics["migration"] = _migrations(spec, scorer, params, order)
+    write_json(paths.metrics_path("monitor"), metrics)
+    return metrics
+
+
+def _migrations(spec: DatasetSpec, scorer: Scorer, params: Params, order: list[str]) -> dict:
+    """Grade and limit-band migration between the first review date and the panel's end."""
+    snapshots = pd.read_parquet(SYNTHETIC_DIR / REVIEW_SNAPSHOTS)
+    test = pd.read_parquet(paths.split_path("test"))
+    dates = (int(test["snapshot_month"].min()), int(snapshots["snapshot_month"].max()))
+    grades, bands = {}, {}
+    for month in dates:
+        at = snapshots[snapshots["snapshot_month"] == month].reset_index(drop=True)
+        decided = decide(scorer.predict_pd(at), at, scorer.policy)
+        index = at[spec.account["id"]]
+        grades[month] = pd.Series(decided["grade"].to_numpy(), index=index)
+        bands[month] = pd.Series(decided["limit"].to_numpy(), index=index)
+    grade_matrix = migration_matrix(grades[dates[0]], grades[dates[1]], order)
+    ladder = [0.0, *scorer.policy.product(scorer.policy.params.product).ladder]
+    band_matrix = migration_matrix(bands[dates[0]], bands[dates[1]], ladder)
+    for name, matrix in (("grade", grade_matrix), ("band", band_matrix)):
+        records = matrix.reset_index(names="from").to_dict("records")
+        write_json(paths.MONITOR / f"migration_{name}.json", records)
+    values = grade_matrix.to_numpy()
+    moved_down = int(np.triu(values, 1).sum())  # to a worse grade (later in the order)
+    total = int(values.sum())
+    return {
+        "from_month": dates[0],
+        "to_month": dates[1],
+        "accounts_at_both": total,
+        "share_to_worse_grade": moved_down / total if total else None,
+        "share_to_better_grade": int(np.tril(values, -1).sum()) / total if total else None,
     }

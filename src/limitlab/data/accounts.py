@@ -29,10 +29,11 @@ from limitlab.data.synthetic import EMPLOYMENT, HOUSING, _choice, _sigmoid
 
 PANEL = "panel"
 SNAPSHOTS = "snapshots"
+REVIEW_SNAPSHOTS = "review_snapshots"
+LADDER = (500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000)  # revolving ladder
 TARGET = "default_next_12m"
 HISTORY, HORIZON = 12, 12
 START = pd.Timestamp("2023-01-01")
-LADDER_STEP = 250.0
 
 
 def month_date(month: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
@@ -51,8 +52,9 @@ def simulate(params: AccountsParams, chunk: int, n: int, first_id: int) -> dict[
     employment = _choice(rng, EMPLOYMENT, [0.62, 0.14, 0.06, 0.12, 0.06], n)
     housing = _choice(rng, HOUSING, [0.3, 0.35, 0.3, 0.05], n)
     income0 = np.exp(np.log(2600) + rng.normal(0, 0.45, n) - 0.8 * (employment == "unemployed"))
-    limit = np.clip(np.floor(income0 * rng.uniform(0.8, 2.0, n) / LADDER_STEP) * LADDER_STEP,
-                    500, 20_000)  # fmt: skip
+    bands = np.asarray(LADDER, dtype=float)
+    wanted = income0 * rng.uniform(0.6, 1.8, n)
+    limit = bands[np.clip(np.searchsorted(bands, wanted, side="right") - 1, 0, len(bands) - 1)]
     mob0 = rng.integers(1, 60, n)
     trait = rng.normal(0, 0.6, n)  # lasting propensity to revolve
     stress = rng.normal(0, 1, n) + 0.3 * (employment == "unemployed")
@@ -68,7 +70,7 @@ def simulate(params: AccountsParams, chunk: int, n: int, first_id: int) -> dict[
         macro = params.macro_shock if m + 1 >= params.macro_shock_month else 0.0
         shock = rng.random(n) < 0.004
         income = np.where(shock, income * 0.5, income * (1 + rng.normal(0.002, 0.01, n)))
-        stress = 0.85 * stress + rng.normal(0, 0.45, n) + 1.2 * shock + 0.15 * macro
+        stress = 0.96 * stress + rng.normal(0, 0.28, n) + 1.2 * shock + 0.04 * macro
         util = np.clip(_sigmoid(-0.7 + 0.8 * stress + trait) + rng.normal(0, 0.04, n), 0, 1)
         missed = rng.random(n) < _sigmoid(-4.4 + 1.3 * stress + macro)
         dpd = np.where(missed, dpd + 30, 0.0)
@@ -139,12 +141,20 @@ def _window(values: np.ndarray, end: int, length: int) -> np.ndarray:
     return values[:, end - length : end]
 
 
-def snapshots(sim: dict[str, np.ndarray], params: AccountsParams) -> pd.DataFrame:
-    """Behavioural snapshots at every month with 12 months behind and 12 months ahead."""
+def snapshots(
+    sim: dict[str, np.ndarray], params: AccountsParams, for_review: bool = False
+) -> pd.DataFrame:
+    """Behavioural snapshots at every month with 12 months behind and 12 months ahead.
+
+    ``for_review``: every month with 12 months behind, to the panel's end (the backtest's review
+    dates); the target is then censored at the panel's end.
+    """
     frames = []
     months = params.months
     weights = np.arange(HISTORY) - (HISTORY - 1) / 2
-    for s in range(HISTORY, months - HORIZON + 1, params.snapshot_every):
+    last = months if for_review else months - HORIZON
+    every = 1 if for_review else params.snapshot_every
+    for s in range(HISTORY, last + 1, every):
         alive = (sim["default_month"] == 0) | (sim["default_month"] > s)
         util = sim["utilisation"][alive]
         spend = sum(sim[f"spend_{k}"][alive] for k in ("groceries", "travel", "online",
@@ -192,7 +202,7 @@ def generate_accounts(params: AccountsParams, out_dir: Path) -> dict:
     """Write the panel and the behavioural snapshots as Parquet parts under ``out_dir``."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    for name in (PANEL, SNAPSHOTS):
+    for name in (PANEL, SNAPSHOTS, REVIEW_SNAPSHOTS):
         (out_dir / name).mkdir(parents=True)
     counts = {"accounts": params.accounts, "panel_rows": 0, "snapshot_rows": 0, "defaults": 0}
     bar = tqdm(total=params.accounts, unit="accounts", desc="generate",
@@ -202,9 +212,9 @@ def generate_accounts(params: AccountsParams, out_dir: Path) -> dict:
         sim = simulate(params, number, n, start + 1)
         panel, snaps = panel_frame(sim), snapshots(sim, params)
         part = f"part-{number:05d}.parquet"
-        pq.write_table(pa.Table.from_pandas(panel, preserve_index=False), out_dir / PANEL / part)
-        pq.write_table(pa.Table.from_pandas(snaps, preserve_index=False),
-                       out_dir / SNAPSHOTS / part)  # fmt: skip
+        review = snapshots(sim, params, for_review=True)
+        for name, frame in ((PANEL, panel), (SNAPSHOTS, snaps), (REVIEW_SNAPSHOTS, review)):
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out_dir / name / part)
         counts["panel_rows"] += len(panel)
         counts["snapshot_rows"] += len(snaps)
         counts["defaults"] += int((sim["default_month"] > 0).sum())

@@ -43,6 +43,7 @@ class DatasetSpec:
     date: str | None = None
     truth: str | None = None
     monotone: dict[str, int] = field(default_factory=dict)
+    account: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -68,7 +69,7 @@ class DatasetSpec:
     def declared_columns(self) -> list[str]:
         """Every column the spec names; each must exist in the file."""
         named = [self.target, self.id, self.income, self.debt, self.requested_amount, self.date,
-                 self.truth]  # fmt: skip
+                 self.truth, *self.account.values()]  # fmt: skip
         listed = [*self.numeric, *self.categorical, *self.protected, *self.nonnegative]
         return list(dict.fromkeys(c for c in [*named, *listed] if c))
 
@@ -172,6 +173,35 @@ BUNDLED["synthetic"] = DatasetSpec(
     requested_amount="requested_amount",
     truth="true_pd",
     monotone={"delinquencies_24m": 1, "max_dpd_12m": 1, "cash_advance_share_12m": 1},
+)
+_BEHAVIOURAL_NUMERIC = (
+    "months_on_book", "income_monthly", "dpd_now", "utilisation_3m", "utilisation_6m",
+    "utilisation_12m", "utilisation_trend_12m", "payment_ratio_3m", "payment_ratio_12m",
+    "max_dpd_3m", "max_dpd_12m", "months_in_arrears_12m", "spend_3m", "spend_12m",
+    "cash_advance_share_3m", "cash_advance_share_12m",
+)  # fmt: skip
+
+BUNDLED["behavioural"] = DatasetSpec(
+    name="behavioural",
+    path="data/synthetic/snapshots",
+    target="default_next_12m",
+    bad_value=1,
+    good_value=0,
+    numeric=_BEHAVIOURAL_NUMERIC,
+    categorical=("employment", "housing"),
+    exclude=("account_id", "snapshot_month", "limit", "balance"),
+    nonnegative=("income_monthly", "limit", "balance", "months_on_book", "dpd_now"),
+    income="income_monthly",
+    date="snapshot",
+    monotone={"dpd_now": 1, "max_dpd_3m": 1, "max_dpd_12m": 1, "months_in_arrears_12m": 1},
+    account={
+        "id": "account_id",
+        "current_limit": "limit",
+        "balance": "balance",
+        "dpd": "dpd_now",
+        "months_on_book": "months_on_book",
+        "utilisation": "utilisation_3m",
+    },
 )
 SYNTHETIC_DIR = Path("data/synthetic")
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from limitlab.config import LimitsParams, ProductParams, SegmentRule
+from limitlab.config import LimitsParams, ProductParams, ReviewParams, SegmentRule
 from limitlab.data.specs import DatasetSpec
 
 RATIO_ROLES = {
@@ -28,11 +28,24 @@ class Policy:
     debt: str | None = None
     requested_amount: str | None = None
     skipped_segments: tuple[str, ...] = ()
+    review: ReviewParams | None = None
+    account: dict[str, str] | None = None
 
     @classmethod
-    def build(cls, params: LimitsParams, spec: DatasetSpec | None, columns: list[str]) -> Policy:
-        """Bind params to a data set; segment rules whose columns are absent are skipped."""
+    def build(
+        cls,
+        params: LimitsParams,
+        spec: DatasetSpec | None,
+        columns: list[str],
+        review: ReviewParams | None = None,
+    ) -> Policy:
+        """Bind params to a data set; segment rules whose columns are absent are skipped.
+
+        ``review`` rules are kept when the data set has account roles (behavioural data).
+        """
         roles = {r: getattr(spec, r) if spec else None for r in ROLES}
+        account = dict(spec.account) if spec and spec.account else None
+        extra = {"review": review, "account": account} if account and review else {}
         draft = cls(params=params, **roles)
         kept, skipped = [], []
         for rule in params.segments:
@@ -40,7 +53,8 @@ class Policy:
             ok = needed is not None and all(c in columns for c in needed)
             (kept if ok else skipped).append(rule)
         trimmed = params.model_copy(update={"segments": kept})
-        return cls(params=trimmed, **roles, skipped_segments=tuple(r.name for r in skipped))
+        skipped_names = tuple(r.name for r in skipped)
+        return cls(params=trimmed, **roles, skipped_segments=skipped_names, **extra)
 
     def segment_columns(self, rule: SegmentRule) -> list[str] | None:
         """Data columns a segment rule reads, or None when a role it names is not in the data."""
@@ -60,6 +74,8 @@ class Policy:
             cols += self.segment_columns(rule) or []
         if self.params.product_column:
             cols.append(self.params.product_column)
+        if self.review and self.account:
+            cols += [c for role, c in self.account.items() if role != "id"]
         return list(dict.fromkeys(cols))
 
     def product(self, name: str) -> ProductParams:
@@ -71,6 +87,8 @@ class Policy:
             "params": self.params.model_dump(mode="json", by_alias=True),
             "roles": {r: getattr(self, r) for r in ROLES},
             "skipped_segments": list(self.skipped_segments),
+            "review": self.review.model_dump(mode="json") if self.review else None,
+            "account": self.account,
         }
         path.write_text(json.dumps(payload, indent=2) + "\n")
 
@@ -81,4 +99,6 @@ class Policy:
             params=LimitsParams.model_validate(raw["params"]),
             **raw["roles"],
             skipped_segments=tuple(raw["skipped_segments"]),
+            review=ReviewParams.model_validate(raw["review"]) if raw.get("review") else None,
+            account=raw.get("account"),
         )

@@ -21,14 +21,23 @@ OUTPUT_COLUMNS = (
     "pd", "grade", "decision", "limit", "product", "binding_cap", "daily_cap", "monthly_cap",
     *REASON_COLUMNS,
 )  # fmt: skip
+REVIEW_COLUMNS = ("action", "current_limit", "new_limit", "review_reason_1", "review_reason_2",
+                  "review_reason_3", "review_reason_4")  # fmt: skip
 MAX_REASONS_SHOWN = 5
 
 
 def bundle_output(
     scorer: Scorer, frame: pd.DataFrame, model_id: str = "", version: str = ""
 ) -> pd.DataFrame:
-    """The served columns of the scorer's decisions, and which model made them."""
-    decisions = scorer.decide(frame)[list(OUTPUT_COLUMNS)]
+    """The served columns of the scorer's decisions, and which model made them.
+
+    A behavioural model (its policy has review rules) also returns the review action, the new
+    limit and the review reasons for each account snapshot.
+    """
+    if scorer.policy.review is not None:
+        decisions = scorer.review(frame)[[*OUTPUT_COLUMNS, *REVIEW_COLUMNS]]
+    else:
+        decisions = scorer.decide(frame)[list(OUTPUT_COLUMNS)]
     return decisions.assign(model_version=version, model_id=model_id)
 
 

@@ -20,6 +20,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
+from limitlab.limits.review import review
 from limitlab.models.contributions import raw_feature_contributions
 
 
@@ -82,3 +83,27 @@ class Scorer:
         contributions = raw_feature_contributions(self.pipeline[-1], matrix, approx)
         reasons = principal_reasons(decisions, contributions, self.policy)
         return pd.concat([decisions, reasons], axis=1)
+
+    def review(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Account snapshots in; the decision columns plus the review action, new limit and
+        reasons (behavioural data, whose policy carries review rules and account roles)."""
+        if self.policy.review is None or not self.policy.account:
+            raise ValueError("this model's policy has no limit-review rules (behavioural data)")
+        frame = frame.reset_index(drop=True)
+        decisions = self.decide(frame)
+        roles = self.policy.account
+        since = roles.get("months_since_change")
+        never = np.full(len(frame), 10**6)
+        actions = review(
+            current_limit=frame[roles["current_limit"]].to_numpy(float),
+            balance=frame[roles["balance"]].to_numpy(float),
+            pd_=decisions["pd"].to_numpy(),
+            target_limit=decisions["limit"].to_numpy(),
+            utilisation=frame[roles["utilisation"]].to_numpy(float),
+            dpd=frame[roles["dpd"]].to_numpy(float),
+            months_on_book=frame[roles["months_on_book"]].to_numpy(float),
+            months_since_change=frame[since].to_numpy(float) if since in frame else never,
+            ladder=self.policy.product(self.policy.params.product).ladder,
+            rules=self.policy.review,
+        )
+        return pd.concat([decisions, actions.drop(columns=["balance"])], axis=1)

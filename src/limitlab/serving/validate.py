@@ -1,7 +1,8 @@
 """Validation of applicant rows before scoring: the same checks for the server and batch scoring.
 
 A row is refused, with a reason naming the column, the value and what was expected, when a
-numeric field holds text, a non-negative field is negative, or the product it names is unknown.
+numeric field holds text, a non-negative field is negative, the product it names is unknown, or
+(account snapshots) the balance is above the current limit.
 Missing values are accepted: the feature pipeline imputes them and the limit policy has a
 declared fallback for missing income.
 """
@@ -48,4 +49,11 @@ def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFra
         known = sorted(policy.params.products)
         expected = f"' is unknown; expected one of {known}"
         refuse(~names.isin(known), f"{column}: product '" + names.fillna("") + expected)
+    if policy.review is not None and policy.account:
+        limit, balance = policy.account["current_limit"], policy.account["balance"]
+        above = typed[balance] > typed[limit]
+        owed = typed[balance].astype("string").fillna("")
+        granted = typed[limit].astype("string").fillna("")
+        text = f"{balance}: " + owed + f" is above {limit} " + granted + "; expected at most it"
+        refuse(above, text)
     return typed, join_reasons(parts, frame.index)

@@ -33,7 +33,8 @@ from limitlab.tracking.registry import apply_gates
 from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
-STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits")
+STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
+                       "monitor")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
 _REQUIREMENTS = (
     "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
@@ -135,6 +136,10 @@ def run_register(params: Params) -> dict:
         mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
         if paths.POINTS_TABLE.is_file():
             mlflow.log_artifact(str(paths.POINTS_TABLE), "scorecard")
+        for folder in (paths.BACKTEST, paths.MONITOR):
+            mlflow.log_artifacts(str(folder), folder.name)
+        if paths.REVIEW_DECISIONS.is_file():
+            mlflow.log_artifact(str(paths.REVIEW_DECISIONS), "limits")
         for name in (
             "policy.json",
             "segments.json",
