@@ -106,4 +106,4 @@ class Scorer:
             ladder=self.policy.product(self.policy.params.product).ladder,
             rules=self.policy.review,
         )
-        return pd.concat([decisions, actions.drop(columns=["balance"])], axis=1)
+        return pd.concat([decisions, actions], axis=1)

@@ -1,0 +1,103 @@
+"""The behavioural switch end to end: `dvc repro` with data.dataset: behavioural trains an
+out-of-time behavioural PD, reviews limits, backtests against static limits, writes the
+monitoring report, and logs and registers all of it in MLflow (real DVC, MLflow, Optuna)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from .conftest import edit_params, make_project, run
+
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = make_project(tmp_path_factory.mktemp("behavioural") / "project")
+    edit_params(root, data={"dataset": "behavioural",
+                            "accounts": {"accounts": 3000, "months": 30, "seed": 4}})  # fmt: skip
+    done = run(["dvc", "repro"], root)
+    return root, done.stdout
+
+
+def metrics(root: Path, stage: str) -> dict:
+    return json.loads((root / f"reports/metrics/{stage}.json").read_text())
+
+
+def test_repro_trains_reviews_backtests_and_monitors(built: tuple[Path, str]) -> None:
+    root, out = built
+    ran = set(re.findall(r"Running stage '(\w+)'", out))
+    assert {"generate", "train", "limits", "backtest", "monitor", "register"} <= ran
+    split = metrics(root, "split")
+    assert split["by"] == "date"  # out-of-time by snapshot month
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    train = pd.read_parquet(root / "data/interim/splits/train.parquet")
+    assert train["snapshot_month"].max() < test["snapshot_month"].min()
+    assert metrics(root, "evaluate")["auc"] > 0.65
+
+    review = metrics(root, "limits")["review"]
+    assert sum(review["actions"].values()) == review["accounts"] > 0
+    decisions = pd.read_parquet(root / "reports/limits/review.parquet")
+    assert (decisions["new_limit"] >= decisions["balance"] - 1e-9).all()
+    changed = decisions[decisions["action"] != "keep"]
+    assert len(changed) and (changed["review_reason_1"] != "").all()
+
+    backtest = metrics(root, "backtest")
+    assert backtest["applicable"] and backtest["panel_rows_quarantined"] == 0
+    static, reviewed = backtest["static"], backtest["review"]
+    assert reviewed["mean_exposure"] < static["mean_exposure"]
+    assert reviewed["expected_loss"] < static["expected_loss"]
+    assert 0 < reviewed["share_defaulters_cut_before_default"] <= 1
+    plot = json.loads((root / "reports/plots/backtest.json").read_text())
+    assert [r["review_month"] for r in plot] == backtest["review_dates"]
+
+    monitor = metrics(root, "monitor")
+    assert monitor["psi_score"] >= 0 and monitor["migration"]["accounts_at_both"] > 0
+    for name in ("psi", "realised_vs_expected", "stress", "migration_grade", "migration_band"):
+        assert (root / f"reports/monitor/{name}.json").is_file()
+
+
+def test_mlflow_run_holds_the_review_backtest_and_monitoring(built: tuple[Path, str]) -> None:
+    root, _ = built
+    registered = json.loads((root / "reports/register.json").read_text())
+    client = MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
+    found = client.get_run(registered["run_id"])
+    assert found.data.tags["dataset.name"] == "behavioural"
+    for key in ("backtest.review.expected_loss", "backtest.static.expected_loss",
+                "backtest.review.share_defaulters_cut_before_default", "monitor.psi_score",
+                "limits.review.accounts"):  # fmt: skip
+        assert key in found.data.metrics, key
+    artifacts = {a.path for a in client.list_artifacts(registered["run_id"], "backtest")}
+    assert "backtest/periods.json" in artifacts
+    artifacts = {a.path for a in client.list_artifacts(registered["run_id"], "monitor")}
+    assert "monitor/psi.json" in artifacts and "monitor/migration_grade.json" in artifacts
+
+
+def test_registered_behavioural_model_reviews_an_account_snapshot(
+    built: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = built
+    monkeypatch.chdir(root)
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    registered = json.loads((root / "reports/register.json").read_text())
+    model = mlflow.pyfunc.load_model(registered["registered_uri"])
+    columns = model.metadata.get_input_schema().input_names()
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    snapshot = test[columns].head(20).astype({c: "float64" for c in columns
+                                               if c not in ("employment", "housing")})  # fmt: skip
+    answer = model.predict(snapshot)
+    assert {"action", "new_limit", "review_reason_1", "pd", "grade"} <= set(answer.columns)
+    assert set(answer["action"]) <= {"increase", "keep", "decrease", "freeze"}
+    assert (answer["new_limit"] >= snapshot["balance"].to_numpy() - 1e-9).all()
+    bad = snapshot.head(2).copy()
+    bad.loc[1, "balance"] = bad.loc[1, "limit"] + 100
+    with pytest.raises(MlflowException, match=r"row 1: balance: .* is above limit"):
+        model.predict(bad)
