@@ -14,7 +14,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from .conftest import edit_params, make_project, run
+from .conftest import edit_params, execute_notebook, make_project, run
 
 pytestmark = pytest.mark.pipeline
 
@@ -101,3 +101,14 @@ def test_registered_behavioural_model_reviews_an_account_snapshot(
     bad.loc[1, "balance"] = bad.loc[1, "limit"] + 100
     with pytest.raises(MlflowException, match=r"row 1: balance: .* is above limit"):
         model.predict(bad)
+
+
+def test_monitoring_notebook_shows_migration_and_backtest(built: tuple[Path, str]) -> None:
+    root, _ = built
+    book = execute_notebook(root / "notebooks" / "05-monitor-portfolio.ipynb")
+    outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 4  # PSI, realised vs expected, migration, backtest
+    text = json.dumps([o.get("text", "") for o in outputs])
+    assert "no account panel" not in text

@@ -50,6 +50,7 @@ def summary_text() -> str:
         f"optimised   approval rate {opt['approval_rate']:.1%}, total limit "
         f"{opt['total_limit']:,.0f}, EL {opt['expected_loss']:,.0f}, expected profit "
         f"{opt['expected_profit']:,.0f} (see {paths.LIMITS / 'optimised_caps.json'})",
+        *_monitor_lines(),
         "",
         "band table (test split):",
         table,
@@ -65,6 +66,35 @@ def summary_text() -> str:
     lines.append(f"store       {tracking_uri()}")
     lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")
     return "\n".join(lines)
+
+
+def _monitor_lines() -> list[str]:
+    """Monitoring, and on behavioural data the review and its backtest, in a few lines."""
+    lines = []
+    if paths.metrics_path("monitor").is_file():
+        m = read_json(paths.metrics_path("monitor"))
+        failing = ", ".join(m["grades_failing_binomial"]) or "none"
+        lines.append(
+            f"monitor     PSI of the score {m['psi_score']:.3f}; {m['features_shifted']} "
+            f"feature(s) shifted (PSI > 0.25); grades off their PD (binomial, 5%): {failing}; "
+            f"stress EL {m['stress_expected_loss_change']:+.1%}"
+        )
+    review = read_json(paths.metrics_path("limits")).get("review")
+    if review:
+        actions = ", ".join(f"{k} {v:,}" for k, v in review["actions"].items())
+        lines.append(f"review      {review['date']}: {review['accounts']:,} accounts: {actions}")
+    backtest = read_json(paths.metrics_path("backtest")) if paths.metrics_path(
+        "backtest").is_file() else {}  # fmt: skip
+    if backtest.get("applicable"):
+        s, r = backtest["static"], backtest["review"]
+        lines.append(
+            f"backtest    review vs static limits: EL {r['expected_loss']:,.0f} vs "
+            f"{s['expected_loss']:,.0f} ({backtest['expected_loss_change']:+.1%}), expected "
+            f"profit {r['expected_profit']:,.0f} vs {s['expected_profit']:,.0f}, realised loss "
+            f"{r['realised_loss']:,.0f} vs {s['realised_loss']:,.0f}; "
+            f"{r['share_defaulters_cut_before_default']:.0%} of defaulters cut before default"
+        )
+    return lines
 
 
 def print_summary() -> None:
