@@ -30,7 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("generate", "ingest", "split", "features", "tune", "train", "evaluate", "limits",
-          "register")  # fmt: skip
+          "backtest", "monitor", "register")  # fmt: skip
 RAW_TRAIN = """
 import json, sys, pandas as pd, xgboost as xgb
 frame = pd.read_parquet("data/processed/train.parquet")
