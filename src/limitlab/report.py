@@ -77,7 +77,8 @@ def _monitor_lines() -> list[str]:
         lines.append(
             f"monitor     PSI of the score {m['psi_score']:.3f}; {m['features_shifted']} "
             f"feature(s) shifted (PSI > 0.25); grades off their PD (binomial, 5%): {failing}; "
-            f"stress EL {m['stress_expected_loss_change']:+.1%}"
+            f"stress: EL on today's limits {m['stress_expected_loss_change']:+.1%}, after the "
+            f"policy responds {m['stress_policy_expected_loss_change']:+.1%}"
         )
     review = read_json(paths.metrics_path("limits")).get("review")
     if review:

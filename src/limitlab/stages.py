@@ -43,6 +43,7 @@ from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.io import read_json, write_json, write_parquet
 from limitlab.limits.backtest import REVIEW, STATIC, BacktestInputs, backtest
 from limitlab.limits.decide import DECLINE, decide, grade_of
+from limitlab.limits.economics import expected_loss, expected_profit
 from limitlab.limits.optimise import candidate_outcomes, optimise_caps
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
@@ -571,10 +572,20 @@ def run_monitor(params: Params) -> dict:
             1 - p.stress_income_drop
         )
     stressed = decide(stress_pd(pd_test, p.stress_pd_factor), stressed_frame, scorer.policy)
+    on_current = baseline.assign(pd=stress_pd(pd_test, p.stress_pd_factor))
+    book = {"expected_loss": 0.0, "expected_profit": 0.0}
+    for name, part in on_current.groupby("product"):
+        product = scorer.policy.product(name)
+        loss = expected_loss(part["pd"].to_numpy(), part["limit"].to_numpy(), product)
+        profit = expected_profit(part["pd"].to_numpy(), part["limit"].to_numpy(), product,
+                                 scorer.policy.params.economics)  # fmt: skip
+        book["expected_loss"] += float(loss.sum())
+        book["expected_profit"] += float(profit.sum())
     stress = {
         "scenario": {"pd_factor": p.stress_pd_factor, "income_drop": p.stress_income_drop},
         "baseline": portfolio_totals(baseline),
-        "stressed": portfolio_totals(stressed),
+        "stressed_on_current_limits": book,  # the book as it stands, under stressed PDs
+        "stressed": portfolio_totals(stressed),  # the policy re-applied: limits respond
     }
     write_json(paths.MONITOR / "psi.json", psi.to_dict("records"))
     write_json(paths.MONITOR / "realised_vs_expected.json", rve.to_dict("records"))
@@ -585,7 +596,10 @@ def run_monitor(params: Params) -> dict:
         "psi_max_feature": psi[psi["column"] != "score"].iloc[0][["column", "psi"]].to_dict(),
         "features_shifted": int((psi["status"] == "shift").sum()),
         "grades_failing_binomial": rve.loc[rve["p_value"] < p.significance, "grade"].tolist(),
-        "stress_expected_loss_change": stress["stressed"]["expected_loss"]
+        "stress_expected_loss_change": book["expected_loss"]
+        / max(stress["baseline"]["expected_loss"], 1e-9)
+        - 1,
+        "stress_policy_expected_loss_change": stress["stressed"]["expected_loss"]
         / max(stress["baseline"]["expected_loss"], 1e-9)
         - 1,
         "stress_total_limit_change": stress["stressed"]["total_limit"]

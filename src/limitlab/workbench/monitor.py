@@ -19,10 +19,17 @@ def realised_vs_expected(project: Project) -> pd.DataFrame:
 
 
 def stress(project: Project) -> pd.DataFrame:
-    """Portfolio totals before and under the stress scenario, and the change."""
+    """Portfolio totals: baseline; stressed PDs on today's limits (the book's loss under
+    stress); and the policy re-applied to stressed PDs and incomes (limits respond)."""
     raw = pd.read_json(project.path(paths.MONITOR / "stress.json"), typ="series")
-    table = pd.DataFrame({"baseline": raw["baseline"], "stressed": raw["stressed"]})
-    return table.assign(change=table["stressed"] - table["baseline"])
+    table = pd.DataFrame(
+        {
+            "baseline": raw["baseline"],
+            "stressed, today's limits": raw["stressed_on_current_limits"],
+            "stressed, policy re-applied": raw["stressed"],
+        }
+    )
+    return table.loc[list(raw["baseline"])]
 
 
 def migration(project: Project, kind: str = "grade") -> pd.DataFrame | None:
