@@ -489,14 +489,9 @@ def _not_applicable(folder: Path, metrics_stage: str, why: str) -> dict:
     return note
 
 
-def _review_inputs(params: Params) -> tuple[DatasetSpec, Scorer]:
-    spec = DatasetSpec.from_json(paths.SPEC)
-    return spec, Scorer.from_project()
-
-
 def run_backtest(params: Params) -> dict:
     """Replay the review policy month by month against static limits (behavioural data)."""
-    spec, scorer = _review_inputs(params)
+    spec, scorer = DatasetSpec.from_json(paths.SPEC), Scorer.from_project()
     plot = paths.PLOTS / "backtest.json"
     if not spec.account or scorer.policy.review is None:
         write_json(plot, [])
@@ -548,7 +543,7 @@ def run_backtest(params: Params) -> dict:
 
 def run_monitor(params: Params) -> dict:
     """PSI train -> test, realised vs expected per grade, stress; grade and band migration."""
-    spec, scorer = _review_inputs(params)
+    spec, scorer = DatasetSpec.from_json(paths.SPEC), Scorer.from_project()
     p = params.monitor
     train = pd.read_parquet(paths.split_path("train"))
     test = pd.read_parquet(paths.split_path("test"))

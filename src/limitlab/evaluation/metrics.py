@@ -39,11 +39,16 @@ def ks_statistic(y: np.ndarray, pd_: np.ndarray) -> float:
     return float(ks_table(y, pd_)["separation"].max())
 
 
+def equal_count_bins(p: np.ndarray, bins: int) -> np.ndarray:
+    """Bin number (0 .. bins-1) of each PD in equal-count bins, ties split by position."""
+    ranks = pd.Series(p).rank(method="first").to_numpy()
+    return np.minimum((ranks - 1) * bins // len(p), bins - 1).astype(int)
+
+
 def calibration_table(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Mean predicted PD against observed bad rate in equal-count bins of PD."""
     y, p = _arrays(y, pd_)
-    ranks = pd.Series(p).rank(method="first")
-    bin_id = np.minimum((ranks.to_numpy() - 1) * bins // len(p), bins - 1).astype(int)
+    bin_id = equal_count_bins(p, bins)
     frame = pd.DataFrame({"bin": bin_id, "pd": p, "bad": y})
     table = frame.groupby("bin").agg(
         count=("bad", "size"), mean_pd=("pd", "mean"), observed_bad_rate=("bad", "mean")
@@ -122,8 +127,7 @@ def truth_metrics(y: np.ndarray, pd_: np.ndarray, true_pd: np.ndarray, bins: int
     y, p = _arrays(y, pd_)
     truth = np.asarray(true_pd, dtype=float)
     auc, true_auc = float(roc_auc_score(y, p)), float(roc_auc_score(y, truth))
-    ranks = pd.Series(p).rank(method="first").to_numpy()
-    bin_id = np.minimum((ranks - 1) * bins // len(p), bins - 1).astype(int)
+    bin_id = equal_count_bins(p, bins)
     table = (
         pd.DataFrame({"bin": bin_id, "pd": p, "truth": truth})
         .groupby("bin")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.config import ProductParams, ReviewParams
-from limitlab.limits.review import DECREASE, FREEZE, review
+from limitlab.limits.review import DECREASE, FREEZE, review_accounts
 
 STATIC, REVIEW = "static", "review"
 
@@ -66,17 +66,8 @@ def backtest(
         at[roles["balance"]] = np.minimum(at[roles["balance"]], limit[REVIEW][open_])
         at[roles["utilisation"]] = at[roles["balance"]] / limit[REVIEW][open_]
         decided = decide_at(at)
-        actions = review(
-            current_limit=limit[REVIEW][open_],
-            balance=at[roles["balance"]].to_numpy(float),
-            pd_=decided["pd"].to_numpy(),
-            target_limit=decided["limit"].to_numpy(),
-            utilisation=at[roles["utilisation"]].to_numpy(float),
-            dpd=at[roles["dpd"]].to_numpy(float),
-            months_on_book=at[roles["months_on_book"]].to_numpy(float),
-            months_since_change=since_change[open_],
-            ladder=product.ladder,
-            rules=rules,
+        actions = review_accounts(
+            at, decided, roles, product.ladder, rules, months_since_change=since_change[open_]
         )
         new = actions["new_limit"].to_numpy()
         changed = new != limit[REVIEW][open_]

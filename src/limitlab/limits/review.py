@@ -133,6 +133,43 @@ def review(
     return out
 
 
+def review_accounts(
+    snapshots: pd.DataFrame,
+    decided: pd.DataFrame,
+    roles: dict[str, str],
+    ladder: list[float],
+    rules: ReviewParams,
+    months_since_change: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """:func:`review` of account snapshots whose columns play the ``roles`` (the spec's account
+    roles), given the limit policy's ``pd`` and target ``limit`` for each row (``decided``).
+
+    ``months_since_change`` defaults to the ``months_since_change`` role's column, else to
+    "never changed".
+    """
+
+    def column(role: str) -> np.ndarray:
+        return snapshots[roles[role]].to_numpy(float)
+
+    if months_since_change is None:
+        since = roles.get("months_since_change")
+        months_since_change = (
+            column("months_since_change") if since in snapshots else np.full(len(snapshots), 10**6)
+        )
+    return review(
+        current_limit=column("current_limit"),
+        balance=column("balance"),
+        pd_=decided["pd"].to_numpy(),
+        target_limit=decided["limit"].to_numpy(),
+        utilisation=column("utilisation"),
+        dpd=column("dpd"),
+        months_on_book=column("months_on_book"),
+        months_since_change=months_since_change,
+        ladder=ladder,
+        rules=rules,
+    )
+
+
 def _reason_codes(
     action, freeze_dpd, freeze_pd, risk_up, target_below, new_limit, floor, step_floor, target,
     current, rules, delinquent, cooling, new, wants_up,

@@ -20,7 +20,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
-from limitlab.limits.review import review
+from limitlab.limits.review import review_accounts
 from limitlab.models.contributions import raw_feature_contributions
 
 
@@ -91,19 +91,6 @@ class Scorer:
             raise ValueError("this model's policy has no limit-review rules (behavioural data)")
         frame = frame.reset_index(drop=True)
         decisions = self.decide(frame)
-        roles = self.policy.account
-        since = roles.get("months_since_change")
-        never = np.full(len(frame), 10**6)
-        actions = review(
-            current_limit=frame[roles["current_limit"]].to_numpy(float),
-            balance=frame[roles["balance"]].to_numpy(float),
-            pd_=decisions["pd"].to_numpy(),
-            target_limit=decisions["limit"].to_numpy(),
-            utilisation=frame[roles["utilisation"]].to_numpy(float),
-            dpd=frame[roles["dpd"]].to_numpy(float),
-            months_on_book=frame[roles["months_on_book"]].to_numpy(float),
-            months_since_change=frame[since].to_numpy(float) if since in frame else never,
-            ladder=self.policy.product(self.policy.params.product).ladder,
-            rules=self.policy.review,
-        )
+        ladder = self.policy.product(self.policy.params.product).ladder
+        actions = review_accounts(frame, decisions, self.policy.account, ladder, self.policy.review)
         return pd.concat([decisions, actions], axis=1)
