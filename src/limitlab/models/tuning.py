@@ -70,7 +70,9 @@ def open_storage(params: TuneParams, journal: Path) -> optuna.storages.BaseStora
             failed_trial_callback=RetryFailedTrialCallback(max_retry=params.max_retries),
         )
     journal.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(journal)))
+    # An absolute path: the lock is a symlink to the journal, and Optuna frees a lock left by a
+    # killed process after its grace period only when that link resolves.
+    return JournalStorage(JournalFileBackend(str(journal.resolve())))
 
 
 def open_study(
