@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from limitlab.config import DataParams
-from limitlab.data.ingest import BAD, REASON, check_quarantine_share, ingest
+from limitlab.data.columns import BAD, REASON
+from limitlab.data.ingest import check_quarantine_share, ingest
 from limitlab.data.specs import DataError, resolve_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,13 +112,13 @@ def test_parquet_input_and_bundled_data(tmp_path: Path) -> None:
 
 def test_date_split_is_out_of_time(tmp_path: Path) -> None:
     from limitlab.config import Params, parse_params
-    from limitlab.stages import split_frame
+    from limitlab.data.split import split_frame
 
     rows = [f"{i},{'bad' if i % 3 == 0 else 'good'},2024-01-{1 + i % 28:02d}" for i in range(60)]
     path = write(tmp_path, "id,status,applied\n" + "\n".join(rows) + "\n")
     result = ingest(custom(path, id="id", date="applied"), 0.2)
     params: Params = parse_params(yaml_params())
-    parts = split_frame(result.accepted, result.spec, params)
+    parts = split_frame(result.accepted, result.spec, params.split)
     assert parts["train"]["applied"].max() <= parts["valid"]["applied"].min()
     assert parts["valid"]["applied"].max() <= parts["test"]["applied"].min()
     assert sum(len(p) for p in parts.values()) == 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from limitlab.config import ScorecardParams
 from limitlab.data.specs import DatasetSpec
@@ -13,7 +14,7 @@ from limitlab.evaluation.metrics import (
     expected_calibration_error,
     population_stability_index,
 )
-from limitlab.models.calibration import CalibratedModel, calibration_slope_intercept
+from limitlab.models.calibration import CalibratedPD, calibration_slope_intercept
 from limitlab.models.contributions import raw_feature_contributions, source_feature
 from limitlab.models.families import ScorecardModel, make_xgboost, monotone_constraints
 
@@ -70,7 +71,7 @@ def test_scorecard_points_table_and_contributions() -> None:
     assert {"Variable", "Bin", "WoE", "Points"} <= set(table.columns)
     assert set(table["Variable"]) == {"income", "job"}
     pd_ = model.predict_proba(x)[:, 1]
-    assert np.corrcoef(pd_, model.score(x))[0, 1] < -0.9  # more points, lower PD
+    assert np.corrcoef(pd_, model.points(x))[0, 1] < -0.9  # more points, lower PD
     contributions = raw_feature_contributions(model, x)
     assert list(contributions.columns) == ["income", "job"]
     assert (contributions.to_numpy() >= -1e-9).all()  # points lost against the best bin
@@ -83,7 +84,11 @@ def test_calibration_repairs_a_miscalibrated_model() -> None:
     true_pd = rng.beta(2, 5, n)
     y = (rng.uniform(size=n) < true_pd).astype(int)
 
-    class Overconfident:
+    class Overconfident(ClassifierMixin, BaseEstimator):
+        def fit(self, X: np.ndarray, y: np.ndarray) -> Overconfident:
+            self.classes_ = np.array([0, 1])
+            return self
+
         def predict_proba(self, X: np.ndarray) -> np.ndarray:
             p = np.clip(X[:, 0] ** 0.5, 1e-6, 1 - 1e-6)  # systematically too high
             return np.column_stack([1 - p, p])
@@ -92,7 +97,7 @@ def test_calibration_repairs_a_miscalibrated_model() -> None:
     half = n // 2
     raw = Overconfident().predict_proba(x[half:])[:, 1]
     for method in ("platt", "isotonic"):
-        model = CalibratedModel(Overconfident(), method).fit(x[:half], y[:half])
+        model = CalibratedPD(Overconfident(), method).fit(x[:half], y[:half])
         fixed = model.predict_proba(x[half:])[:, 1]
         before = expected_calibration_error(y[half:], raw)
         after = expected_calibration_error(y[half:], fixed)

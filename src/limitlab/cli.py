@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from limitlab.config import ParamsError, load_params
-from limitlab.data.specs import DataError
+from limitlab.config import load_params
+from limitlab.errors import LimitlabError
+from limitlab.stages import STAGES
 
 app = typer.Typer(
     add_completion=False,
@@ -30,81 +31,43 @@ FOLDS_OPTION = typer.Option(2, min=2, help="Folds K.")
 TRIALS_OPTION = typer.Option(None, min=1, help="Optuna trials per fold (default: tune.n_trials).")
 OUTPUT_OPTION = typer.Option(None, help="Write the result as JSON here.")
 
-STAGES: dict[str, tuple[str, str]] = {
-    "generate": (
-        "limitlab.stages:run_generate",
-        "Write the synthetic portfolio (when data.dataset is synthetic) as Parquet parts.",
-    ),
-    "ingest": (
-        "limitlab.stages:run_ingest",
-        "Validate raw data; write kept rows and a quarantine of refused rows with reasons.",
-    ),
-    "split": (
-        "limitlab.stages:run_split",
-        "Split kept rows into train / validation / test (stratified, or by date).",
-    ),
-    "features": (
-        "limitlab.stages:run_features",
-        "Fit the feature pipeline on train and transform every split.",
-    ),
-    "train": (
-        "limitlab.stages:run_train",
-        "Fit the tuned XGBoost and the logistic baseline; choose the champion on validation.",
-    ),
-    "evaluate": (
-        "limitlab.stages:run_evaluate",
-        "Test metrics for every model family; data for the ROC, calibration and KS plots.",
-    ),
-    "limits": ("limitlab.stages:run_limits", "Grades and limits for the test split; band table."),
-    "backtest": (
-        "limitlab.stages:run_backtest",
-        "Replay the limit-review policy on the account panel against static limits.",
-    ),
-    "monitor": (
-        "limitlab.stages:run_monitor",
-        "Monitoring report: PSI, realised vs expected per grade, stress, migration.",
-    ),
-    "register": (
-        "limitlab.tracking.register:run_register",
-        "Log the pipeline execution to MLflow and register the model.",
-    ),
-}
-
 
 @contextmanager
 def stop_on_bad_input() -> Iterator[None]:
-    """Turn a params or data error into one red line on stderr and exit code 2."""
+    """Turn any refusal (:class:`LimitlabError`) into one red line on stderr and exit code 2."""
     try:
         yield
-    except (ParamsError, DataError) as exc:
+    except LimitlabError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
 
 
-def _add_stage(name: str, target: str, help_text: str) -> None:
+def _run_stage(name: str, params: Path, **options: object) -> None:
+    module = importlib.import_module(f"limitlab.stages.{name}")
+    with stop_on_bad_input():
+        module.run(load_params(params), **options)
+
+
+def _add_stage(name: str, help_text: str) -> None:
     def command(params: Path = PARAMS_OPTION) -> None:
-        module, function = target.split(":")
-        stage = getattr(importlib.import_module(module), function)
-        with stop_on_bad_input():
-            stage(load_params(params))
+        _run_stage(name, params)
 
     app.command(name=name, help=help_text)(command)
 
 
-for _name, (_target, _help) in STAGES.items():
-    _add_stage(_name, _target, _help)
-
-
-@app.command()
 def tune(
     workers: int = typer.Option(None, min=1, help="Worker processes (default tune.workers)."),
     params: Path = PARAMS_OPTION,
 ) -> None:
     """Tune XGBoost with Optuna: a resumable study, shared by N worker processes."""
-    from limitlab.stages import run_tune
+    _run_stage("tune", params, workers=workers)
 
-    with stop_on_bad_input():
-        run_tune(load_params(params), workers)
+
+for _name, _help in STAGES.items():
+    if _name == "tune":  # the one stage with an option of its own
+        app.command(name="tune", help=_help)(tune)
+    else:
+        _add_stage(_name, _help)
 
 
 @app.command()
@@ -135,9 +98,10 @@ def promote(
     from limitlab.tracking.registry import promote as promote_version
     from limitlab.tracking.store import use_project_store
 
-    registry = load_params(params).registry
-    use_project_store(registry.experiment)
-    promote_version(MlflowClient(), registry.model_name, version, reason)
+    with stop_on_bad_input():
+        registry = load_params(params).registry
+        use_project_store(registry.experiment)
+        promote_version(MlflowClient(), registry.model_name, version, reason)
     typer.echo(f"{registry.model_name} version {version} is now @champion ({reason})")
 
 
@@ -168,7 +132,8 @@ def summary() -> None:
     """Print what the last pipeline run produced."""
     from limitlab.report import print_summary
 
-    print_summary()
+    with stop_on_bad_input():
+        print_summary()
 
 
 if __name__ == "__main__":

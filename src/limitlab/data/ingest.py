@@ -7,18 +7,17 @@ its reasons; rows read always equal rows kept plus rows quarantined.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from limitlab.data.columns import BAD, REASON, ROW
+from limitlab.data.refusals import RowRefusals, Text
 from limitlab.data.specs import DataError, DatasetSpec
+from limitlab.errors import StateError
 
-ROW = "_row"
-BAD = "_bad"
-REASON = "reason"
 NUMERIC_SHARE_FOR_INFERENCE = 0.95
 
 
@@ -114,20 +113,12 @@ def _row_reasons(
     frame: pd.DataFrame, typed: pd.DataFrame, spec: DatasetSpec
 ) -> tuple[pd.Series, dict[str, int]]:
     """One '; '-joined reason per refused row ('' for a kept row) and counts by column:problem."""
-    reasons: list[pd.Series] = []
-    counts: dict[str, int] = {}
+    refusals = RowRefusals(frame.index)
 
-    def add(
-        mask: pd.Series, column: str, problem: str, text: Callable[[], pd.Series] | str
-    ) -> None:
-        """Count a problem; the reason text is built only when some row has it."""
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            counts[f"{column}:{problem}"] = int(mask.sum())
-            words = text if isinstance(text, str) else text()[mask]
-            reason = pd.Series("", index=frame.index, dtype=object)
-            reason[mask] = f"{column}: " + words
-            reasons.append(reason)
+    def add(mask: pd.Series, column: str, problem: str, text: Text) -> None:
+        """Refuse with ``column: text``; a callable text is built only when some row fails."""
+        words = f"{column}: {text}" if isinstance(text, str) else (lambda: f"{column}: " + text())
+        refusals.refuse(mask, f"{column}:{problem}", words)
 
     target = frame[spec.target].astype("string").str.strip()
     allowed = sorted({str(spec.bad_value), str(spec.good_value)})
@@ -155,15 +146,7 @@ def _row_reasons(
         dates = pd.to_datetime(frame[spec.date], errors="coerce")
         raw_dates = frame[spec.date].astype("string").fillna("")
         add(dates.isna(), spec.date, "not_a_date", lambda: "'" + raw_dates + "' is not a date")
-    return join_reasons(reasons, frame.index), dict(sorted(counts.items()))
-
-
-def join_reasons(parts: list[pd.Series], index: pd.Index) -> pd.Series:
-    """One '; '-joined reason string per row from per-check reason columns ('' when none)."""
-    if not parts:
-        return pd.Series("", index=index, dtype=object)
-    table = pd.concat(parts, axis=1).to_numpy()
-    return pd.Series(["; ".join(r for r in row if r) for row in table], index=index, dtype=object)
+    return refusals.reasons(), dict(sorted(refusals.counts.items()))
 
 
 def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path(".")) -> IngestResult:
@@ -201,7 +184,11 @@ def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path("."
     quarantine = quarantine.reset_index(drop=True)
 
     rows_read = len(frame)
-    assert rows_read == len(accepted) + len(quarantine)
+    if rows_read != len(accepted) + len(quarantine):
+        raise StateError(
+            f"{path}: {rows_read} rows read but {len(accepted)} kept + {len(quarantine)} "
+            "quarantined; expected every row in one of the two"
+        )
     share = len(quarantine) / rows_read
     metrics = {
         "dataset": spec.name,

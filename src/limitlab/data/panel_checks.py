@@ -7,10 +7,10 @@ date outside the panel's months is an error naming the date and the range.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from limitlab.data.ingest import REASON, join_reasons
+from limitlab.data.columns import REASON
+from limitlab.data.refusals import RowRefusals
 from limitlab.data.specs import DataError
 
 
@@ -21,13 +21,8 @@ def check_panel(
     frame = panel.reset_index(drop=True)
     where = (" (account " + frame[account].astype("string") + ", month "
              + frame[month].astype("string") + ")")  # fmt: skip
-    parts, counts = [], {}
-
-    def refuse(mask: pd.Series, problem: str, text: pd.Series) -> None:
-        mask = mask.fillna(False).to_numpy(bool)
-        if mask.any():
-            counts[problem] = int(mask.sum())
-            parts.append(pd.Series(np.where(mask, text, ""), index=frame.index))
+    refusals = RowRefusals(frame.index)
+    refuse = refusals.refuse
 
     duplicated = frame.duplicated([account, month], keep="first")
     refuse(duplicated, "duplicate_account_month", "duplicate account-month" + where)
@@ -56,10 +51,8 @@ def check_panel(
             .astype("string")
         )
         refuse(frame[account].isin(gap_accounts), "gap_in_months", text)
-    reasons = join_reasons(parts, frame.index)
-    refused = reasons != ""
-    quarantine = frame[refused].assign(**{REASON: reasons[refused]})
-    return frame[~refused].reset_index(drop=True), quarantine.reset_index(drop=True), counts
+    kept, quarantine = refusals.split(frame, REASON)
+    return kept.reset_index(drop=True), quarantine.reset_index(drop=True), refusals.counts
 
 
 def check_review_date(review_month: int, panel: pd.DataFrame, month: str = "month") -> None:

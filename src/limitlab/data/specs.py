@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from limitlab.config import DataParams, ParamsError
+from limitlab.errors import InputError
 
 Scalar = str | int | float | bool
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A data file cannot be used as a whole (missing, empty, wrong columns, one class...)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
+
+MISSING_FLAG = "missingindicator_"  # prefix SimpleImputer(add_indicator=True) gives its flags
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -41,7 +46,7 @@ class DerivedRatios(TransformerMixin, BaseEstimator):
         self.debt = debt
         self.requested_amount = requested_amount
 
-    def _pairs(self) -> dict[str, tuple[str, str]]:
+    def ratio_columns(self) -> dict[str, tuple[str, str]]:
         pairs = {}
         if self.income and self.debt:
             pairs["debt_to_income"] = (self.debt, self.income)
@@ -49,22 +54,42 @@ class DerivedRatios(TransformerMixin, BaseEstimator):
             pairs["amount_to_income"] = (self.requested_amount, self.income)
         return pairs
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> DerivedRatios:
-        missing = [c for pair in self._pairs().values() for c in pair if c not in X.columns]
+        pairs = self.ratio_columns()
+        if pairs and not isinstance(X, pd.DataFrame):
+            raise InputError("DerivedRatios: expected a DataFrame with named columns")
+        columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        missing = [c for pair in pairs.values() for c in pair if c not in (columns or [])]
         if missing:
-            raise ValueError(f"DerivedRatios: column(s) {missing} not in the input")
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.derived_ = list(self._pairs())
+            raise InputError(f"DerivedRatios: column(s) {missing} not in the input {columns}")
+        if columns is not None:
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        self.n_features_in_ = np.shape(X)[1]
+        self.derived_ = list(pairs)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "derived_")
+        if np.ndim(X) != 2 or np.shape(X)[1] != self.n_features_in_:
+            raise InputError(
+                f"DerivedRatios: X has shape {np.shape(X)}; expected {self.n_features_in_} columns"
+            )
+        if not self.derived_:
+            return X.copy() if isinstance(X, pd.DataFrame) else np.asarray(X)
         out = X.copy()
-        for name, (num, den) in self._pairs().items():
+        for name, (num, den) in self.ratio_columns().items():
             out[name] = _ratio(X[num], X[den])
         return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.asarray([*self.feature_names_in_, *self.derived_], dtype=object)
+        check_is_fitted(self, "derived_")
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray([*names, *self.derived_], dtype=object)
 
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.=+-]+")
@@ -85,7 +110,7 @@ def build_feature_pipeline(
     one-hot encoded, rare levels (below ``min_category_share``) pooled, unseen levels ignored.
     """
     ratios = DerivedRatios(spec.income, spec.debt, spec.requested_amount)
-    derived = list(ratios._pairs()) if derived_ratios else []
+    derived = list(ratios.ratio_columns()) if derived_ratios else []
     numeric = [*spec.numeric_features, *derived]
     encode = Pipeline(
         [
@@ -118,7 +143,7 @@ def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """The raw applicant columns the feature pipeline needs, typed as at ingest."""
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"applicant data lacks column(s) {missing}; expected columns {spec.input_columns}"
         )
     out = frame[spec.input_columns].copy()

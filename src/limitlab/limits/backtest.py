@@ -5,7 +5,8 @@ its limit then holds until the next review. Balances come from the panel (drawn 
 limits); under the review policy a balance cannot exceed the account's limit at that time, so a
 cut limit caps what the customer could draw. For each policy: mean exposure (total limits) and
 balances, expected loss (PD x LGD x EAD over the review period), realised loss (LGD x the balance
-in the month of default), expected profit (margin on balances less expected loss), and for the
+in the month of default), expected profit (net interest on balances less expected loss, priced
+by :mod:`limitlab.limits.economics`), and for the
 review policy the share of defaulters whose limit was cut before they defaulted.
 """
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from limitlab.config import ProductParams, ReviewParams
+from limitlab.config import EconomicsParams, ProductParams, ReviewParams
+from limitlab.limits.economics import ead, loss, net_interest
 from limitlab.limits.review import DECREASE, FREEZE, review_accounts
 
 STATIC, REVIEW = "static", "review"
@@ -39,6 +41,7 @@ def backtest(
     product: ProductParams,
     rules: ReviewParams,
     roles: dict[str, str],
+    economics: EconomicsParams,
 ) -> dict:
     """Run both policies; return totals per policy, the per-period table and defaulter counts.
 
@@ -82,7 +85,7 @@ def backtest(
         period = balance[months].to_numpy()
         for policy in (STATIC, REVIEW):
             rows.append(_period(policy, start, open_, pd_, limit[policy], period, months,
-                                default_month, product, rules))  # fmt: skip
+                                default_month, product, economics))  # fmt: skip
     table = pd.DataFrame(rows)
     totals = {policy: _totals(table[table["policy"] == policy]) for policy in (STATIC, REVIEW)}
     defaulters = (default_month > inputs.first_review) & (default_month <= inputs.last_month)
@@ -105,15 +108,15 @@ def _period(
     months: list[int],
     default_month: np.ndarray,
     product: ProductParams,
-    rules: ReviewParams,
+    economics: EconomicsParams,
 ) -> dict:
     """Exposure, balances, expected and realised loss and expected profit of one review period."""
     capped = np.minimum(np.nan_to_num(period, nan=0.0), limit[:, None])
     capped[~open_] = 0.0
     years = len(months) / 12
     first = capped[:, 0] if capped.shape[1] else np.zeros(len(limit))
-    ead = first + product.ccf * np.maximum(limit - first, 0)
-    expected_loss = float((pd_ * product.lgd * ead * years)[open_].sum())
+    exposure = ead(first, limit, product.ccf)
+    expected_loss = float((loss(pd_, exposure, product.lgd) * years)[open_].sum())
     realised = 0.0
     for j, month in enumerate(months):
         hit = open_ & (default_month == month)
@@ -128,7 +131,7 @@ def _period(
         "balance": float(mean_balance[open_].sum()),
         "expected_loss": expected_loss,
         "realised_loss": realised,
-        "expected_profit": float(product.margin * mean_balance[open_].sum() * years)
+        "expected_profit": float(net_interest(mean_balance[open_], product, economics, years).sum())
         - expected_loss,
     }
 

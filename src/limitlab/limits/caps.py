@@ -15,6 +15,13 @@ def round_down_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
     return np.where(idx >= 0, bands[np.clip(idx, 0, None)], 0.0)
 
 
+def round_up_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
+    """Smallest ladder band at or above each amount (the top band where none is)."""
+    bands = np.asarray(ladder, dtype=float)
+    idx = np.searchsorted(bands, np.asarray(amount, dtype=float), side="left")
+    return bands[np.clip(idx, 0, len(bands) - 1)]
+
+
 def payment_per_unit(product: ProductParams) -> float:
     """Monthly instalment per unit of limit, fully drawn and repaid over the product's term."""
     rate = product.annual_rate / 12

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from limitlab.errors import InputError
 from limitlab.limits.decide import decide
 from limitlab.limits.policy import Policy
+from limitlab.limits.report import portfolio_totals
 
 
 def candidate_outcomes(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -66,6 +68,27 @@ def optimise_caps(outcomes: pd.DataFrame, policy: Policy) -> dict[str, float]:
         bounds=Bounds(0, allowed),
     )
     if not result.success:
-        raise ValueError(f"limits.optimise: no policy meets the risk appetite ({result.message})")
+        raise InputError(
+            f"limits.optimise = {appetite.model_dump()}: no choice of grade caps meets this risk "
+            f"appetite ({result.message}); expected a looser max_el_rate or el_budget_share"
+        )
     chosen = table[np.round(result.x) == 1].set_index("grade")["band"]
     return {grade: float(chosen[grade]) for grade in grades}
+
+
+def optimise_policy(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> dict:
+    """Configured grade caps against the profit-optimal ones, with portfolio totals of each."""
+    product = policy.product(policy.params.product)
+    configured = {g.name: g.max_share * product.max_limit for g in policy.params.grades}
+    caps = optimise_caps(candidate_outcomes(pd_, frame, policy), policy)
+    return {
+        "risk_appetite": policy.params.optimise.model_dump(),
+        "configured": {
+            "caps": configured,
+            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=configured)),
+        },
+        "optimised": {
+            "caps": caps,
+            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=caps)),
+        },
+    }

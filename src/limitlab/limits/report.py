@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from limitlab.data.columns import BAD
 from limitlab.limits.decide import APPROVE, DECLINE
 from limitlab.limits.policy import Policy
 
@@ -17,9 +18,7 @@ def _summarise(part: pd.DataFrame) -> dict:
     return {
         "count": len(part),
         "mean_pd": float(part["pd"].mean()) if len(part) else None,
-        "bad_rate": float(part["_bad"].mean())
-        if len(part) and part["_bad"].notna().any()
-        else None,
+        "bad_rate": float(part[BAD].mean()) if len(part) and part[BAD].notna().any() else None,
         "approved": int(approved.sum()),
         "total_limit": float(part["limit"].sum()),
         "mean_limit": float(part.loc[approved, "limit"].mean()) if approved.any() else 0.0,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.config import ReviewParams
+from limitlab.limits.caps import round_down_to_ladder, round_up_to_ladder
 
 INCREASE, KEEP, DECREASE, FREEZE = "increase", "keep", "decrease", "freeze"
 N_REASONS = 4
@@ -39,20 +40,6 @@ REASON_TEXT = {
     "cooling_off": "No change within the cooling-off period after the last change",
     "new_account": "No increase before the minimum months on book",
 }
-
-
-def ceil_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
-    """Smallest ladder band at or above each amount (the top band where none is)."""
-    bands = np.asarray(ladder, dtype=float)
-    idx = np.searchsorted(bands, np.asarray(amount, dtype=float), side="left")
-    return bands[np.clip(idx, 0, len(bands) - 1)]
-
-
-def floor_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
-    """Largest ladder band at or below each amount (0 below the first band)."""
-    bands = np.asarray(ladder, dtype=float)
-    idx = np.searchsorted(bands, np.asarray(amount, dtype=float), side="right") - 1
-    return np.where(idx >= 0, bands[np.clip(idx, 0, None)], 0.0)
 
 
 def review(
@@ -79,7 +66,7 @@ def review(
     pd_ = np.asarray(pd_, dtype=float)
     dpd = np.asarray(dpd, dtype=float)
     util = np.asarray(utilisation, dtype=float)
-    floor = np.minimum(ceil_to_ladder(balance, ladder), current)  # >= balance, <= current
+    floor = np.minimum(round_up_to_ladder(balance, ladder), current)  # >= balance, <= current
     floor = np.where(balance > floor, current, floor)
 
     freeze_dpd = dpd >= rules.freeze_dpd
@@ -90,14 +77,14 @@ def review(
     cooling = np.asarray(months_since_change) < rules.cooling_off_months
     new = np.asarray(months_on_book) < rules.min_months_on_book
     wants_up = (pd_ <= rules.increase_max_pd) & (util >= rules.increase_min_utilisation)
-    up_room = np.minimum(target, floor_to_ladder(current * (1 + rules.max_step_up), ladder))
+    up_room = np.minimum(target, round_down_to_ladder(current * (1 + rules.max_step_up), ladder))
     can_up = wants_up & ~delinquent & ~cooling & ~new & ~freeze & (up_room > current)
 
     risk_up = pd_ >= rules.decrease_min_pd
     target_below = target < current * (1 - rules.decrease_tolerance)
     wants_down = (risk_up | target_below) & ~freeze & ~cooling
     step_floor = current * (1 - rules.max_step_down)
-    down_to = np.maximum(np.maximum(floor_to_ladder(target, ladder), ceil_to_ladder(
+    down_to = np.maximum(np.maximum(round_down_to_ladder(target, ladder), round_up_to_ladder(
         step_floor, ladder)), floor)  # fmt: skip
     down_to = np.minimum(down_to, current)
     can_down = wants_down & (down_to < current)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.config import SegmentRule
+from limitlab.data.columns import BAD
 from limitlab.limits.policy import RATIO_ROLES, Policy
 
 UNKNOWN = "unknown"
@@ -59,7 +60,7 @@ def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | No
                     "adjustment": rule.adjustment.get(label, 1.0),
                     "count": len(part),
                     "mean_pd": float(part["pd"].mean()),
-                    "bad_rate": None if bad is None else float(part["_bad"].mean()),
+                    "bad_rate": None if bad is None else float(part[BAD].mean()),
                     "mean_limit": float(part["limit"].mean()),
                     "expected_loss": float(part["expected_loss"].sum()),
                 }

@@ -1,12 +1,29 @@
-"""Calibration of a PD model on data not used to fit it: Platt scaling or isotonic regression."""
+"""The champion PD model: a family pipeline and a calibration map fitted on data not used to fit
+the pipeline (Platt scaling, isotonic regression, or none).
+
+:class:`CalibratedPD` is the one PD-model interface the rest of limitlab calls: ``predict_pd``,
+``raw_pd`` (before calibration), ``calibrate`` and ``pipeline`` (the family pipeline, for
+contributions). A pipeline fitted elsewhere is wrapped in scikit-learn's ``FrozenEstimator`` so
+that ``fit`` only fits the calibration map.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted
+
+from limitlab.errors import InputError
+from limitlab.models.targets import check_binary_target
 
 EPS = 1e-6
+METHODS = ("platt", "isotonic", "none")
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -20,33 +37,95 @@ def calibration_slope_intercept(y: np.ndarray, pd_: np.ndarray) -> tuple[float, 
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
-class CalibratedModel:
-    """A fitted PD model whose probabilities pass through a calibration map.
+class CalibratedPD(ClassifierMixin, BaseEstimator):
+    """A binary PD model whose probabilities pass through a calibration map.
 
-    ``base_model`` keeps the uncalibrated model (for contributions and before/after reports).
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``
+        Fitted by :meth:`fit` on the same data as the map, unless it is a ``FrozenEstimator``
+        (a pipeline fitted on the training split, calibrated on the validation split).
+    method : {"platt", "isotonic", "none"}
+        Platt scaling (logistic regression on the logit of the PD), isotonic regression, or
+        the identity.
     """
 
-    def __init__(self, base_model: object, method: str) -> None:
-        if method not in {"platt", "isotonic"}:
-            raise ValueError(f"calibration method {method!r}; expected 'platt' or 'isotonic'")
-        self.base_model = base_model
+    def __init__(self, estimator: Any = None, method: str = "platt") -> None:
+        self.estimator = estimator
         self.method = method
 
-    def fit(self, X: object, y: np.ndarray) -> CalibratedModel:
-        raw = self.base_model.predict_proba(X)[:, 1]
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        if self.estimator is not None:
+            inner = get_tags(self.estimator).input_tags
+            tags.input_tags.allow_nan = inner.allow_nan
+            tags.input_tags.sparse = inner.sparse
+        return tags
+
+    def fit(self, X: Any, y: Any) -> CalibratedPD:
+        if self.method not in METHODS:
+            raise InputError(f"calibration method {self.method!r}; expected one of {METHODS}")
+        if self.estimator is None:
+            raise InputError("CalibratedPD needs an estimator; got None")
+        y = check_binary_target(y)
+        self.classes_ = np.unique(y)
+        self.estimator_ = clone(self.estimator)
+        if not isinstance(self.estimator_, FrozenEstimator):
+            self.estimator_.fit(X, y)
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimator_, name):
+                setattr(self, name, getattr(self.estimator_, name))
+        bad = (y == self.classes_[1]).astype(int)
+        raw = self._raw(X)
         if self.method == "platt":
-            self.map_ = LogisticRegression(C=1e6, max_iter=1000).fit(logit(raw).reshape(-1, 1), y)
-        else:
+            self.map_ = LogisticRegression(C=1e6, max_iter=1000).fit(logit(raw).reshape(-1, 1), bad)
+        elif self.method == "isotonic":
             self.map_ = IsotonicRegression(y_min=EPS, y_max=1 - EPS, out_of_bounds="clip")
-            self.map_.fit(raw, y)
+            self.map_.fit(raw, bad)
+        else:
+            self.map_ = None
         return self
 
+    @property
+    def pipeline(self) -> Any:
+        """The fitted family pipeline (raw applicant columns to uncalibrated PD)."""
+        check_is_fitted(self, "estimator_")
+        inner = self.estimator_
+        return inner.estimator if isinstance(inner, FrozenEstimator) else inner
+
+    def _raw(self, X: Any) -> np.ndarray:
+        proba = self.estimator_.predict_proba(X)
+        column = list(self.estimator_.classes_).index(self.classes_[1])
+        return np.asarray(proba[:, column], dtype=float)
+
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        """Calibrated PD from the base model's PD."""
+        """Calibrated PD from the pipeline's PD."""
+        check_is_fitted(self, "map_")
         if self.method == "platt":
             return self.map_.predict_proba(logit(raw).reshape(-1, 1))[:, 1]
-        return self.map_.predict(np.asarray(raw, dtype=float))
+        if self.method == "isotonic":
+            return self.map_.predict(np.asarray(raw, dtype=float))
+        return np.asarray(raw, dtype=float)
 
-    def predict_proba(self, X: object) -> np.ndarray:
-        pd_ = self.calibrate(self.base_model.predict_proba(X)[:, 1])
+    def raw_pd(self, X: Any) -> np.ndarray:
+        """PD before calibration."""
+        check_is_fitted(self, "map_")
+        return self._raw(X)
+
+    def predict_pd(self, X: Any) -> np.ndarray:
+        """Calibrated probability of default of each row."""
+        return self.calibrate(self.raw_pd(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        pd_ = self.predict_pd(X)
         return np.column_stack([1 - pd_, pd_])
+
+    def predict(self, X: Any) -> np.ndarray:
+        pd_ = self.predict_pd(X)
+        return self.classes_[(pd_ >= 0.5).astype(int)]
+
+
+def calibrated(pipeline: Any, method: str, X: Any, y: np.ndarray) -> CalibratedPD:
+    """``pipeline`` (already fitted) calibrated on ``X``, ``y``."""
+    return CalibratedPD(FrozenEstimator(pipeline), method).fit(X, y)

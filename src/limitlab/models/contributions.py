@@ -12,7 +12,8 @@ import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-MISSING_FLAG = "missingindicator_"
+from limitlab.features.transformers import MISSING_FLAG
+from limitlab.models.families import ScorecardModel
 
 
 def source_feature(name: str) -> str:
@@ -30,8 +31,7 @@ def column_contributions(
 
     ``approx`` uses XGBoost's Saabas path attribution instead of exact TreeSHAP.
     """
-    model = getattr(model, "base_model", model)
-    if hasattr(model, "contributions"):
+    if isinstance(model, ScorecardModel):
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))

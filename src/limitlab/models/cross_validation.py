@@ -19,19 +19,34 @@ from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from tqdm import tqdm
 
 from limitlab.config import Params
-from limitlab.data.ingest import BAD
+from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
-from limitlab.models.families import (
-    ScorecardModel,
-    make_logistic,
-    make_xgboost,
-    monotone_constraints,
-)
+from limitlab.models.families import monotone_constraints
+from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
 from limitlab.models.tuning import tune
 
 INNER_VALID_SHARE = 0.25
+
+
+def _tune_in_fold(
+    x: pd.DataFrame, y: np.ndarray, inner_fit: np.ndarray, inner_valid: np.ndarray,
+    monotone: dict[str, int], params: Params, seed: int,
+) -> TunedXGBoost:  # fmt: skip
+    """Optuna on an inner split of the training fold; the best trial's settings."""
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=params.tune.pruning_warmup_trials, n_warmup_steps=10
+        ),
+    )
+    fit = (x.iloc[inner_fit], y[inner_fit])
+    valid = (x.iloc[inner_valid], y[inner_valid])
+    tune(study, params.tune, fit, valid, monotone, progress=False)
+    best = study.best_trial
+    return TunedXGBoost(best.params, best.user_attrs["n_estimators"], monotone)
 
 
 def _fold_scores(
@@ -43,45 +58,22 @@ def _fold_scores(
         spec, params.features.derived_ratios, params.features.min_category_share
     )
     x_train = features.fit_transform(raw_inputs(train, spec))
-    x_test = features.transform(raw_inputs(test, spec))
     y_train, y_test = train[BAD].to_numpy(), test[BAD].to_numpy()
     inner_fit, inner_valid = train_test_split(
         np.arange(len(train)), test_size=INNER_VALID_SHARE, stratify=y_train, random_state=seed
     )
+    data = TrainingSet(spec=spec, features=features, raw=train, x=x_train, y=y_train)
     out: dict[str, dict[str, float]] = {}
     for family in params.train.families:
         start = time.perf_counter()
+        tuned = None
         if family == "xgboost":
             monotone = (
                 monotone_constraints(list(x_train.columns), spec) if params.train.monotone else {}
             )
-            study = optuna.create_study(
-                direction="maximize",
-                sampler=optuna.samplers.TPESampler(seed=seed),
-                pruner=optuna.pruners.MedianPruner(
-                    n_startup_trials=params.tune.pruning_warmup_trials, n_warmup_steps=10
-                ),
-            )
-            fit = (x_train.iloc[inner_fit], y_train[inner_fit])
-            valid = (x_train.iloc[inner_valid], y_train[inner_valid])
-            tune(study, params.tune, fit, valid, monotone, progress=False)
-            best = study.best_trial
-            model = make_xgboost(
-                best.params, seed, monotone, n_estimators=best.user_attrs["n_estimators"]
-            ).fit(x_train, y_train)
-            pd_test = model.predict_proba(x_test)[:, 1]
-        elif family == "logistic":
-            model = make_logistic(params.train.logistic_c, seed).fit(x_train, y_train)
-            pd_test = model.predict_proba(x_test)[:, 1]
-        else:
-            ratios = features.named_steps.get("ratios")
-            prep = (lambda x: x) if ratios is None else ratios.transform
-            derived = [] if ratios is None else ratios.derived_
-            model = ScorecardModel(
-                [*spec.numeric_features, *derived], spec.categorical_features,
-                params.train.scorecard,
-            ).fit(prep(raw_inputs(train, spec)), y_train)  # fmt: skip
-            pd_test = model.predict_proba(prep(raw_inputs(test, spec)))[:, 1]
+            tuned = _tune_in_fold(x_train, y_train, inner_fit, inner_valid, monotone, params, seed)
+        pipeline = fit_family(family, data, params.train, seed, tuned)
+        pd_test = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
         metrics = classification_metrics(y_test, pd_test)
         out[family] = {
             "auc": metrics["auc"],

@@ -19,7 +19,7 @@ from distributed import Client, LocalCluster
 from xgboost import dask as dxgb
 
 from limitlab.config import TrainParams
-from limitlab.data.ingest import BAD
+from limitlab.data.columns import BAD
 
 
 @contextmanager

@@ -15,14 +15,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
 
 from limitlab.config import ScorecardParams
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
+from limitlab.features.transformers import MISSING_FLAG
 
 FAMILIES = ("xgboost", "scorecard", "logistic")
 N_THREADS = 2
-MISSING_FLAG = "missingindicator_"
 
 
 def monotone_constraints(columns: list[str], spec: DatasetSpec) -> dict[str, int]:
@@ -83,55 +86,90 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    numeric, categorical : list of str
-        Raw input variables of each kind.
-    params : ScorecardParams
-        Binning and scaling settings.
+    numeric, categorical : list of str or None
+        Raw input variables of each kind; both None: every column of ``X`` is numeric.
+    params : ScorecardParams or None
+        Binning and scaling settings (None: the defaults).
     """
 
     def __init__(
-        self, numeric: list[str], categorical: list[str], params: ScorecardParams | None = None
+        self,
+        numeric: list[str] | None = None,
+        categorical: list[str] | None = None,
+        params: ScorecardParams | None = None,
     ) -> None:
         self.numeric = numeric
         self.categorical = categorical
         self.params = params
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
     @property
     def variables(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+        check_is_fitted(self, "scorecard_")
+        return [*self.numeric_, *self.categorical_]
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScorecardModel:
         from optbinning import BinningProcess, Scorecard
 
+        frame = _as_frame(X)
+        self.numeric_ = list(frame.columns) if self.numeric is None else list(self.numeric)
+        self.categorical_ = list(self.categorical or [])
+        missing = [c for c in [*self.numeric_, *self.categorical_] if c not in frame.columns]
+        if missing:
+            raise InputError(f"scorecard: column(s) {missing} not in the input {list(frame)}")
+        check_classification_targets(y)
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise InputError(f"scorecard: y has {len(self.classes_)} class(es); expected 2")
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
         p = self.params or ScorecardParams()
-        trend = {v: {"monotonic_trend": "auto_asc_desc"} for v in self.numeric}
+        trend = {v: {"monotonic_trend": "auto_asc_desc"} for v in self.numeric_}
         binning = BinningProcess(
-            self.variables,
-            categorical_variables=self.categorical,
+            [*self.numeric_, *self.categorical_],
+            categorical_variables=self.categorical_,
             max_n_bins=p.max_n_bins,
             min_bin_size=p.min_bin_size,
             binning_fit_params=trend,
         )
-        self.scorecard_ = Scorecard(
+        scorecard = Scorecard(
             binning_process=binning,
             estimator=LogisticRegression(max_iter=5000),
             scaling_method="pdo_odds",
             scaling_method_params={"pdo": p.pdo, "odds": p.odds, "scorecard_points": p.base_points},
         )
-        self.scorecard_.fit(self._inputs(X), np.asarray(y))
-        self.classes_ = np.array([0, 1])
+        self.scorecard_ = scorecard.fit(self._select(frame), (y == self.classes_[1]).astype(int))
         return self
 
+    def _select(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[[*self.numeric_, *self.categorical_]].copy()
+        for column in self.categorical_:
+            out[column] = out[column].astype(object).where(out[column].notna(), "missing")
+        return out
+
     def _inputs(self, X: pd.DataFrame) -> pd.DataFrame:
-        frame = X[self.variables].copy()
-        for column in self.categorical:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), "missing")
-        return frame
+        check_is_fitted(self, "scorecard_")
+        frame = _as_frame(X)
+        if frame.shape[1] != self.n_features_in_ and not isinstance(X, pd.DataFrame):
+            raise InputError(
+                f"scorecard: X has {frame.shape[1]} features; expected {self.n_features_in_}"
+            )
+        return self._select(frame)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.scorecard_.predict_proba(self._inputs(X))
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:  # type: ignore[override]
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def points(self, X: pd.DataFrame) -> np.ndarray:
         """Scorecard points (higher is safer)."""
         return self.scorecard_.score(self._inputs(X))
 
@@ -143,7 +181,8 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Log-odds each variable adds against its best bin (points lost, in log-odds units)."""
         process = self.scorecard_.binning_process_
-        woe = process.transform(self._inputs(X), metric="woe")
+        inputs = self._inputs(X)
+        woe = process.transform(inputs, metric="woe")
         coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
                         strict=True))  # fmt: skip
         out = {}
@@ -154,4 +193,14 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
             bins = pd.to_numeric(table["WoE"].iloc[:-1], errors="coerce").dropna()
             best = float((coef[variable] * bins).min()) if len(bins) else 0.0
             out[variable] = coef[variable] * woe[variable].to_numpy(float) - best
-        return pd.DataFrame(out, index=X.index)
+        return pd.DataFrame(out, index=inputs.index)
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    """A DataFrame as given, or an array's columns named ``x0``, ``x1``, ..."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise InputError(f"expected a 2-d table of inputs; got an array of shape {array.shape}")
+    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])

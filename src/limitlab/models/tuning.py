@@ -25,6 +25,7 @@ from optuna.storages import JournalStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from optuna_integration import XGBoostPruningCallback
+from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from limitlab.config import TuneParams
@@ -54,6 +55,26 @@ def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -
     space = params.model_dump(mode="json", exclude=_BUDGET_KEYS)
     text = json.dumps({"data": data_digest, "space": space, "monotone": monotone}, sort_keys=True)
     return "xgb-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def frame_digest(*frames: pd.DataFrame) -> str:
+    """SHA-256 of the frames' column names and values (names the study after its data)."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(",".join(frame.columns).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def stratified_sample(
+    x: pd.DataFrame, y: np.ndarray, rows: int | None, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """At most ``rows`` rows in file order, stratified by outcome (all rows when None)."""
+    if not rows or rows >= len(y):
+        return x, y
+    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, stratify=y, random_state=seed)
+    keep = np.sort(keep)
+    return x.iloc[keep].reset_index(drop=True), y[keep]
 
 
 def is_database(storage: str | None) -> bool:

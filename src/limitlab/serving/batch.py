@@ -17,11 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from limitlab.data.columns import REASON, ROW
 from limitlab.data.specs import DataError
+from limitlab.errors import StateError
 from limitlab.serving.validate import validate_applicants
-
-ROW = "_row"
-REASON = "reason"
 
 
 def _chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | None]:
@@ -104,5 +103,6 @@ def score_file(
         scored.close()
         refused.close()
     counts = {"rows_read": start, "rows_scored": scored.rows, "rows_quarantined": refused.rows}
-    assert counts["rows_read"] == counts["rows_scored"] + counts["rows_quarantined"]
+    if counts["rows_read"] != counts["rows_scored"] + counts["rows_quarantined"]:
+        raise StateError(f"{input_path}: {counts}; expected rows read = scored + quarantined")
     return counts

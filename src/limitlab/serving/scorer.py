@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from limitlab import paths
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.limits.review import review_accounts
+from limitlab.models.calibration import CalibratedPD
 from limitlab.models.contributions import raw_feature_contributions
 
 
@@ -28,12 +30,12 @@ from limitlab.models.contributions import raw_feature_contributions
 class Scorer:
     """Everything needed to turn a raw applicant row into a PD, a limit and its reasons.
 
-    ``model`` is a family pipeline (``features`` then ``model``), optionally wrapped by a
-    :class:`~limitlab.models.calibration.CalibratedModel`.
+    ``model`` is the champion: a :class:`~limitlab.models.calibration.CalibratedPD` around a
+    family pipeline (``features`` then ``model``).
     """
 
     spec: DatasetSpec
-    model: Any
+    model: CalibratedPD
     policy: Policy
 
     @classmethod
@@ -50,8 +52,9 @@ class Scorer:
         return cls.load(root / paths.SPEC, root / paths.CHAMPION, root / paths.POLICY)
 
     @property
-    def pipeline(self) -> Any:
-        return getattr(self.model, "base_model", self.model)
+    def pipeline(self) -> Pipeline:
+        """The champion's family pipeline (uncalibrated)."""
+        return self.model.pipeline
 
     @property
     def input_columns(self) -> list[str]:
@@ -65,9 +68,7 @@ class Scorer:
 
     def _pd_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         matrix = self.pipeline[:-1].transform(raw_inputs(frame, self.spec))
-        pd_ = self.pipeline[-1].predict_proba(matrix)[:, 1]
-        if hasattr(self.model, "calibrate"):
-            pd_ = self.model.calibrate(pd_)
+        pd_ = self.model.calibrate(self.pipeline[-1].predict_proba(matrix)[:, 1])
         return np.asarray(pd_, dtype="float64"), matrix
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
@@ -88,7 +89,10 @@ class Scorer:
         """Account snapshots in; the decision columns plus the review action, new limit and
         reasons (behavioural data, whose policy carries review rules and account roles)."""
         if self.policy.review is None or not self.policy.account:
-            raise ValueError("this model's policy has no limit-review rules (behavioural data)")
+            raise InputError(
+                "this model's policy has no limit-review rules; expected a model trained on "
+                "behavioural data (data.dataset: behavioural)"
+            )
         frame = frame.reset_index(drop=True)
         decisions = self.decide(frame)
         ladder = self.policy.product(self.policy.params.product).ladder

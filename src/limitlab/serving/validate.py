@@ -9,30 +9,27 @@ declared fallback for missing income.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from limitlab.data.ingest import as_number, join_reasons
+from limitlab.data.ingest import as_number
+from limitlab.data.refusals import RowRefusals
+from limitlab.errors import InputError
 from limitlab.serving.scorer import Scorer
 
 
 def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFrame, pd.Series]:
     """Typed copy of ``frame`` and a reason per row ('' for a row that may be scored).
 
-    Raises ``ValueError`` naming the columns when required columns are absent.
+    Raises :class:`InputError` naming the columns when required columns are absent.
     """
     missing = [c for c in scorer.input_columns if c not in frame.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"missing required column(s) {missing}; expected columns {scorer.input_columns}"
         )
     spec, policy = scorer.spec, scorer.policy
     typed = frame.copy()
-    parts: list[pd.Series] = []
-
-    def refuse(mask: pd.Series, text: pd.Series | str) -> None:
-        mask = mask.fillna(False).to_numpy(bool)
-        parts.append(pd.Series(np.where(mask, text, ""), index=frame.index))
+    refusals = RowRefusals(frame.index)
 
     for column in scorer.input_columns:
         if column not in spec.numeric:
@@ -40,20 +37,24 @@ def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFra
         raw = frame[column]
         typed[column] = as_number(raw)
         shown = raw.astype("string").fillna("")
-        refuse(raw.notna() & typed[column].isna(), f"{column}: '" + shown + "' is not a number")
+        not_number = raw.notna() & typed[column].isna()
+        text = f"{column}: '" + shown + "' is not a number"
+        refusals.refuse(not_number, f"{column}:not_a_number", text)
         if column in spec.nonnegative:
-            refuse(typed[column] < 0, f"{column}: " + shown + " is negative; expected >= 0")
+            refusals.refuse(typed[column] < 0, f"{column}:negative",
+                            f"{column}: " + shown + " is negative; expected >= 0")  # fmt: skip
     if policy.params.product_column:
         column = policy.params.product_column
         names = frame[column].astype("string")
         known = sorted(policy.params.products)
         expected = f"' is unknown; expected one of {known}"
-        refuse(~names.isin(known), f"{column}: product '" + names.fillna("") + expected)
+        refusals.refuse(~names.isin(known), f"{column}:unknown_product",
+                        f"{column}: product '" + names.fillna("") + expected)  # fmt: skip
     if policy.review is not None and policy.account:
         limit, balance = policy.account["current_limit"], policy.account["balance"]
         above = typed[balance] > typed[limit]
         owed = typed[balance].astype("string").fillna("")
         granted = typed[limit].astype("string").fillna("")
         text = f"{balance}: " + owed + f" is above {limit} " + granted + "; expected at most it"
-        refuse(above, text)
-    return typed, join_reasons(parts, frame.index)
+        refusals.refuse(above, f"{balance}:above_limit", text)
+    return typed, refusals.reasons()

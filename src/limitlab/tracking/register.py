@@ -1,4 +1,4 @@
-"""The ``register`` stage: one MLflow run per pipeline execution, and a registered model version.
+"""One MLflow run per pipeline execution, and a registered model version (``register`` stage).
 
 The run holds the flattened params, every stage's metrics, the plots, the data set (name and
 content hash), lineage tags, the Optuna trials as nested child runs, and the pyfunc bundle
@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 import limitlab
 from limitlab import paths
 from limitlab.config import Params, flatten
-from limitlab.data.ingest import BAD
+from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
@@ -95,7 +95,7 @@ def _log_model(model_name: str) -> tuple[str, str]:
     return info.model_uri, version
 
 
-def run_register(params: Params) -> dict:
+def register_pipeline_run(params: Params) -> dict:
     """Log this pipeline execution to MLflow and register its model; return what was written."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore", message=".*Integer columns in Python cannot represent")

@@ -10,6 +10,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from limitlab.config import RegisterParams
+from limitlab.errors import InputError, StateError
 from limitlab.evaluation.metrics import classification_metrics
 
 CHAMPION = "champion"
@@ -29,7 +30,7 @@ def champion_auc_on(name: str, test: pd.DataFrame, y: np.ndarray) -> float:
     columns = model.metadata.get_input_schema().input_names()
     missing = [c for c in columns if c not in test.columns]
     if missing:
-        raise ValueError(f"the test data lacks its input column(s) {missing[:5]}")
+        raise InputError(f"the test data lacks its input column(s) {missing[:5]}")
     numeric = {c: "float64" for c in columns if pd.api.types.is_numeric_dtype(test[c])}
     predictions = model.predict(test[columns].astype(numeric))
     return classification_metrics(y, predictions["pd"].to_numpy(float))["auc"]
@@ -98,7 +99,16 @@ def apply_gates(
 
 def promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
     """Make ``version`` the champion by hand, recording the reason and the previous champion."""
-    client.get_model_version(name, version)  # fails with MLflow's message if it does not exist
+    try:
+        client.get_model_version(name, version)
+    except MlflowException:
+        try:
+            known = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
+        except MlflowException:
+            known = []
+        raise StateError(
+            f"registered model {name!r} has no version {version!r}; expected one of {known}"
+        ) from None
     previous = current_champion(client, name)
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "promoted", f"by hand: {reason}")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from optbinning import BinningProcess
 
-from limitlab.data.ingest import BAD
+from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 
 

@@ -1,0 +1,50 @@
+"""Row refusals: each check marks rows and says why; a refused row is kept with its reasons.
+
+Used by ingest, the account-panel checks and request validation, so every refusal reads the
+same way: ``column: value ...; expected ...``, several joined by ``; ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+Text = str | pd.Series | Callable[[], pd.Series | str]
+
+
+class RowRefusals:
+    """Collects refusal reasons for the rows of one frame, and counts them by problem."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.counts: dict[str, int] = {}
+        self._parts: list[np.ndarray] = []
+
+    def refuse(self, mask: pd.Series | np.ndarray, problem: str, text: Text) -> None:
+        """Refuse the rows in ``mask`` with ``text`` (a string, a per-row Series, or a callable
+        that builds one, called only when some row is refused)."""
+        hit = pd.Series(mask, index=self.index).fillna(False).to_numpy(bool)
+        if not hit.any():
+            return
+        self.counts[problem] = self.counts.get(problem, 0) + int(hit.sum())
+        words = text() if callable(text) else text
+        if isinstance(words, pd.Series):
+            words = words.astype(object).to_numpy()
+        self._parts.append(np.where(hit, words, ""))
+
+    def reasons(self) -> pd.Series:
+        """One '; '-joined reason per row ('' for a row nobody refused)."""
+        if not self._parts:
+            return pd.Series("", index=self.index, dtype=object)
+        table = np.column_stack(self._parts)
+        joined = ["; ".join(r for r in row if r) for row in table]
+        return pd.Series(joined, index=self.index, dtype=object)
+
+    def split(self, frame: pd.DataFrame, reason_column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Kept rows and refused rows (with their reasons in ``reason_column``)."""
+        reasons = self.reasons()
+        refused = (reasons != "").to_numpy()
+        quarantine = frame[refused].assign(**{reason_column: reasons[refused].to_numpy()})
+        return frame[~refused], quarantine

@@ -1,0 +1,77 @@
+"""Fit one model family on a training set and return it as a raw-columns-to-PD pipeline.
+
+The ``train`` stage and repeated cross-validation (``limitlab cv``) both fit through
+:func:`fit_family`, so a family means the same model in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from xgboost import XGBClassifier
+
+from limitlab.config import TrainParams
+from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
+from limitlab.features.transformers import raw_inputs
+from limitlab.models.families import FAMILIES, ScorecardModel, make_logistic, make_xgboost
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Rows to fit on: raw (with the outcome), the fitted feature pipeline and its matrix."""
+
+    spec: DatasetSpec
+    features: Pipeline
+    raw: pd.DataFrame
+    x: pd.DataFrame
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class TunedXGBoost:
+    """Hyper-parameters from the Optuna study, its tree count and the monotone constraints."""
+
+    params: dict[str, Any]
+    n_estimators: int
+    monotone: dict[str, int]
+
+
+def fit_family(
+    family: str,
+    data: TrainingSet,
+    train: TrainParams,
+    seed: int,
+    tuned: TunedXGBoost | None = None,
+    fit_xgboost: Callable[[XGBClassifier], XGBClassifier] | None = None,
+) -> Pipeline:
+    """Fit ``family`` on ``data``; return ``Pipeline([("features", ...), ("model", ...)])``.
+
+    The scorecard bins raw columns (plus the derived ratios), so its ``features`` step is the
+    ratios alone; XGBoost (``tuned`` required) and logistic regression read the feature matrix.
+    ``fit_xgboost`` replaces the local XGBoost fit (for example on a Dask cluster).
+    """
+    if family not in FAMILIES:
+        raise InputError(f"model family {family!r}; expected one of {list(FAMILIES)}")
+    if family == "scorecard":
+        ratios = data.features.named_steps.get("ratios", "passthrough")
+        inputs = raw_inputs(data.raw, data.spec)
+        x = inputs if ratios == "passthrough" else ratios.transform(inputs)
+        derived = [] if ratios == "passthrough" else ratios.derived_
+        model = ScorecardModel(
+            [*data.spec.numeric_features, *derived], data.spec.categorical_features, train.scorecard
+        ).fit(x, data.y)
+        return Pipeline([("features", ratios), ("model", model)])
+    if family == "xgboost":
+        if tuned is None:
+            raise InputError("xgboost needs tuned hyper-parameters; run the tune stage first")
+        model = make_xgboost(tuned.params, seed, tuned.monotone, n_estimators=tuned.n_estimators)
+        model = fit_xgboost(model) if fit_xgboost else model.fit(data.x, data.y)
+    else:
+        model = make_logistic(train.logistic_c, seed).fit(data.x, data.y)
+    return Pipeline([("features", data.features), ("model", model)])

@@ -1,0 +1,88 @@
+"""``limitlab evaluate``: test metrics of every family and of the calibrated champion."""
+
+from __future__ import annotations
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from limitlab import paths
+from limitlab.config import Params
+from limitlab.data.columns import BAD
+from limitlab.data.specs import DatasetSpec
+from limitlab.evaluation.metrics import (
+    auc_confidence_interval,
+    calibration_table,
+    classification_metrics,
+    ks_table,
+    population_stability_index,
+    roc_points,
+    truth_metrics,
+)
+from limitlab.evaluation.tiers import income_tier_edges, tier_metrics
+from limitlab.features.transformers import raw_inputs
+from limitlab.io import read_json, write_json
+from limitlab.models.calibration import CalibratedPD, calibration_slope_intercept
+
+PARAMS = ("evaluate", "train.families", "train.calibration")
+CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "models",
+        "paths.py")  # fmt: skip
+
+
+def _calibration_summary(y: np.ndarray, pd_: np.ndarray, bins: int) -> dict:
+    slope, intercept = calibration_slope_intercept(y, pd_)
+    m = classification_metrics(y, pd_, bins)
+    return {"slope": slope, "intercept": intercept, "ece": m["ece"], "brier": m["brier"]}
+
+
+def _write_records(path: str, table: pd.DataFrame) -> None:
+    write_json(paths.PLOTS / path, table.to_dict("records"))
+
+
+def run(params: Params) -> dict:
+    """Write the metrics and the data of the ROC, calibration and KS plots."""
+    spec = DatasetSpec.from_json(paths.SPEC)
+    test = pd.read_parquet(paths.split_path("test"))
+    train = pd.read_parquet(paths.split_path("train"))
+    y_test = test[BAD].to_numpy()
+    bins = params.evaluate.calibration_bins
+    by_family = {}
+    for family in params.train.families:
+        pipeline = joblib.load(paths.model_path(family))
+        pd_test = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
+        by_family[family] = classification_metrics(y_test, pd_test, bins)
+        _write_records(f"roc/{family}.json", roc_points(y_test, pd_test))
+        _write_records(f"calibration/{family}.json", calibration_table(y_test, pd_test, bins))
+    model: CalibratedPD = joblib.load(paths.CHAMPION)
+    pd_before = model.raw_pd(raw_inputs(test, spec))
+    pd_champion = model.calibrate(pd_before)
+    pd_train = model.predict_pd(raw_inputs(train, spec))
+    _write_records("calibration/champion_calibrated.json",
+                   calibration_table(y_test, pd_champion, bins))  # fmt: skip
+    ks = ks_table(y_test, pd_champion)
+    _write_records("ks.json", ks.iloc[:: max(len(ks) // 200, 1)])
+    _, low, high = auc_confidence_interval(y_test, pd_champion)
+    metrics = {
+        "champion": read_json(paths.metrics_path("train"))["champion"],
+        **classification_metrics(y_test, pd_champion, bins),
+        "auc_ci95_low": low,
+        "auc_ci95_high": high,
+        "psi_train_test": population_stability_index(
+            pd_train, pd_champion, params.evaluate.psi_bins
+        ),
+        "calibration": {
+            "method": params.train.calibration,
+            "before": _calibration_summary(y_test, pd_before, bins),
+            "after": _calibration_summary(y_test, pd_champion, bins),
+        },
+        "models": by_family,
+        "by_income_tier": {},
+    }
+    if spec.income:
+        edges = income_tier_edges(train[spec.income], params.evaluate.income_tiers)
+        metrics["by_income_tier"] = tier_metrics(test[spec.income].to_numpy(float), y_test,
+                                                 pd_champion, edges, bins)  # fmt: skip
+    if spec.truth:
+        metrics["truth"] = truth_metrics(y_test, pd_champion, test[spec.truth].to_numpy(), bins)
+    write_json(paths.metrics_path("evaluate"), metrics)
+    return metrics

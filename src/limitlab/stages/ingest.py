@@ -1,0 +1,25 @@
+"""``limitlab ingest``: validate the raw data; kept rows, refused rows with reasons, the spec."""
+
+from __future__ import annotations
+
+from limitlab import paths
+from limitlab.config import Params
+from limitlab.data.ingest import check_quarantine_share, ingest
+from limitlab.data.specs import resolve_spec
+from limitlab.io import write_json, write_parquet
+
+PARAMS = ("data",)
+CODE = ("config.py", "data", "errors.py", "io.py", "paths.py")
+
+
+def run(params: Params) -> dict:
+    """Write the kept rows, the quarantine and the typed spec; stop when too many were refused
+    (after writing the quarantine, so the user can read why)."""
+    spec = resolve_spec(params.data)
+    result = ingest(spec, params.data.max_quarantine_share)
+    write_parquet(paths.ACCEPTED, result.accepted)
+    write_parquet(paths.QUARANTINE, result.quarantine)
+    result.spec.to_json(paths.SPEC)
+    write_json(paths.metrics_path("ingest"), result.metrics)
+    check_quarantine_share(result, params.data.max_quarantine_share)
+    return result.metrics

@@ -1,0 +1,73 @@
+"""``limitlab monitor``: PSI train -> test, realised against expected default rate per grade,
+the stress view; on behavioural data, grade and band migration."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from limitlab import paths
+from limitlab.config import Params
+from limitlab.data.accounts import REVIEW_SNAPSHOTS
+from limitlab.data.columns import BAD
+from limitlab.data.specs import SYNTHETIC_DIR, DatasetSpec
+from limitlab.evaluation.migration import migrations
+from limitlab.evaluation.monitoring import psi_table, realised_vs_expected
+from limitlab.evaluation.stress import stress_changes, stress_test
+from limitlab.io import write_json
+from limitlab.limits.decide import DECLINE, decide, grade_of
+from limitlab.serving.scorer import Scorer
+
+PARAMS = ("monitor",)
+CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "limits", "models",
+        "paths.py", "serving")  # fmt: skip
+
+
+def _scored(pd_: pd.Series, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"score": pd_}), frame[columns].reset_index(drop=True)], axis=1)
+
+
+def run(params: Params) -> dict:
+    """Write the PSI table, realised against expected, the stress view and the metrics."""
+    spec, scorer = DatasetSpec.from_json(paths.SPEC), Scorer.from_project()
+    p, policy = params.monitor, scorer.policy
+    train = pd.read_parquet(paths.split_path("train"))
+    test = pd.read_parquet(paths.split_path("test"))
+    pd_train, pd_test = scorer.predict_pd(train), scorer.predict_pd(test)
+    numeric = list(spec.numeric_features)
+    psi = psi_table(_scored(pd_train, train, numeric), _scored(pd_test, test, numeric),
+                    ["score", *numeric], p.psi_bins)  # fmt: skip
+    order = [*(g.name for g in policy.params.grades), DECLINE]
+    rve = realised_vs_expected(grade_of(pd_test, policy), pd_test, test[BAD].to_numpy(), order)
+    stress = stress_test(pd_test, test, policy, p.stress_pd_factor, p.stress_income_drop)
+    write_json(paths.MONITOR / "psi.json", psi.to_dict("records"))
+    write_json(paths.MONITOR / "realised_vs_expected.json", rve.to_dict("records"))
+    write_json(paths.MONITOR / "stress.json", stress)
+    metrics = {
+        "window": {"reference": "train", "recent": "test"},
+        "psi_score": float(psi.loc[psi["column"] == "score", "psi"].iloc[0]),
+        "psi_max_feature": psi[psi["column"] != "score"].iloc[0][["column", "psi"]].to_dict(),
+        "features_shifted": int((psi["status"] == "shift").sum()),
+        "grades_failing_binomial": rve.loc[rve["p_value"] < p.significance, "grade"].tolist(),
+        **stress_changes(stress),
+    }
+    if spec.account:
+        metrics["migration"] = _migration(spec, scorer, test, order)
+    write_json(paths.metrics_path("monitor"), metrics)
+    return metrics
+
+
+def _migration(spec: DatasetSpec, scorer: Scorer, test: pd.DataFrame, order: list[str]) -> dict:
+    """Grade and band migration between the first review date and the panel's end."""
+    snapshots = pd.read_parquet(SYNTHETIC_DIR / REVIEW_SNAPSHOTS)
+    months = (int(test["snapshot_month"].min()), int(snapshots["snapshot_month"].max()))
+
+    def decide_at(frame: pd.DataFrame) -> pd.DataFrame:
+        return decide(scorer.predict_pd(frame), frame, scorer.policy)
+
+    ladder = scorer.policy.product(scorer.policy.params.product).ladder
+    summary, grades, bands = migrations(snapshots, months, decide_at, spec.account["id"], order,
+                                        ladder)  # fmt: skip
+    for name, matrix in (("grade", grades), ("band", bands)):
+        records = matrix.reset_index(names="from").to_dict("records")
+        write_json(paths.MONITOR / f"migration_{name}.json", records)
+    return summary

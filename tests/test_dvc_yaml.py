@@ -1,0 +1,155 @@
+"""``dvc.yaml`` against the stage modules: each stage's params and code deps are exactly what its
+module declares, and the declarations are exactly what its code reads.
+
+What a stage reads is found in its source: ``params.<section>[.<key>]`` attribute chains (a stage
+that hands the whole ``params`` to a function reads every section), and the ``limitlab`` modules
+it imports, followed through every import of theirs.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from limitlab.config import Params
+from limitlab.stages import STAGES
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "limitlab"
+SECTIONS = {name: field.alias or name for name, field in Params.model_fields.items()}
+PACKAGE_MARKERS = {"limitlab", "limitlab.stages"}  # imported on the way; hold no logic
+
+
+def dvc_stages() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def module_file(module: str) -> Path | None:
+    base = SRC.parent.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """``limitlab`` modules a file imports (anywhere in it, lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("limitlab")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("limitlab"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if module_file(sub) else node.module)
+    return found
+
+
+def import_closure(module: str) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        current = todo.pop()
+        if current in seen or module_file(current) is None:
+            continue
+        seen.add(current)
+        todo.extend(imported_modules(module_file(current)))
+    return seen - PACKAGE_MARKERS
+
+
+def source_entry(module: str) -> str:
+    """``limitlab.data.specs`` -> ``data``; ``limitlab.io`` -> ``io.py``;
+    ``limitlab.stages.tune`` -> ``stages/tune.py``."""
+    parts = module.split(".")[1:]
+    if parts[0] == "stages" or len(parts) == 1:
+        return "/".join(parts) + ".py"
+    return parts[0]
+
+
+def covers(entry: str, path: str) -> bool:
+    return entry == "." or path == entry or path.startswith(entry.rstrip("/") + "/")
+
+
+def params_read(path: Path) -> set[tuple[str, ...]]:
+    """``params.a.b`` chains in a stage's source, as yaml names; ('*',) for a bare ``params``."""
+    tree = ast.parse(path.read_text())
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    chains = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id == "params"):
+            continue
+        if isinstance(parents.get(node), ast.arg | ast.FunctionDef):
+            continue
+        chain, current = [], node
+        while isinstance(parents.get(current), ast.Attribute):
+            current = parents[current]
+            chain.append(current.attr)
+        if not chain:
+            chains.add(("*",))
+            continue
+        section, *keys = chain
+        chains.add((SECTIONS.get(section, section), *keys[:1]))
+    return chains
+
+
+def declared_covers(declared: str, chain: tuple[str, ...]) -> bool:
+    return tuple(declared.split(".")) == chain[: len(declared.split("."))]
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_dvc_yaml_repeats_the_stage_declarations(stage: str) -> None:
+    module = importlib.import_module(f"limitlab.stages.{stage}")
+    entry = dvc_stages()[stage]
+    assert entry["cmd"] == f"limitlab {stage}"
+    assert sorted(entry.get("params", [])) == sorted(module.PARAMS), (
+        f"dvc.yaml stage {stage!r}: params should be {sorted(module.PARAMS)}"
+    )
+    code = sorted(d for d in entry["deps"] if d.startswith("src/"))
+    own = f"stages/{stage}.py"
+    entries = set(module.CODE) | ({own} if not any(covers(c, own) for c in module.CODE) else set())
+    expected = sorted(f"src/limitlab/{c}".rstrip("/.") for c in entries)
+    assert code == expected, f"dvc.yaml stage {stage!r}: code deps should be {expected}"
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_stage_declares_the_params_its_code_reads(stage: str) -> None:
+    module = importlib.import_module(f"limitlab.stages.{stage}")
+    chains = params_read(Path(module.__file__))
+    if ("*",) in chains:  # the whole Params handed on: every section is read
+        assert sorted(module.PARAMS) == sorted(SECTIONS.values())
+        return
+    unread = [d for d in module.PARAMS if not any(declared_covers(d, c) for c in chains)]
+    undeclared = [c for c in chains if not any(declared_covers(d, c) for d in module.PARAMS)]
+    assert not undeclared, f"stage {stage!r} reads {undeclared} but PARAMS does not declare them"
+    assert not unread, f"stage {stage!r} declares {unread} in PARAMS but never reads them"
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_stage_declares_the_code_it_imports(stage: str) -> None:
+    module = importlib.import_module(f"limitlab.stages.{stage}")
+    own = f"stages/{stage}.py"
+    used = {source_entry(m) for m in import_closure(module.__name__)} - {own}
+    missing = sorted(u for u in used if not any(covers(c, u) for c in module.CODE))
+    unused = sorted(c for c in module.CODE if not any(covers(c, u) for u in used))
+    assert not missing, f"stage {stage!r} runs code in {missing} that CODE does not declare"
+    assert not unused, f"stage {stage!r} declares {unused} in CODE but imports none of it"
+
+
+def test_metrics_and_plots_are_declared_once() -> None:
+    pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    metrics = pipeline["metrics"]
+    assert len(metrics) == len(set(metrics)), f"metrics listed twice: {metrics}"
+    outs = {str(next(iter(o)) if isinstance(o, dict) else o)
+            for s in pipeline["stages"].values() for o in s.get("outs", [])}  # fmt: skip
+    for path in metrics:
+        assert path in outs, f"metrics file {path} is no stage's output"
+
+
+def test_every_stage_module_is_short_and_in_dvc_yaml() -> None:
+    assert list(dvc_stages()) == list(STAGES)
+    for stage in STAGES:
+        lines = len((SRC / "stages" / f"{stage}.py").read_text().splitlines())
+        assert lines < 150, f"stages/{stage}.py has {lines} lines; a stage module stays thin"
