@@ -12,7 +12,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
@@ -57,30 +57,24 @@ class DerivedRatios(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = True  # categorical columns pass through
         return tags
 
     def fit(self, X: pd.DataFrame, y: object = None) -> DerivedRatios:
+        validate_input(self, X, reset=True)
         pairs = self.ratio_columns()
-        if pairs and not isinstance(X, pd.DataFrame):
-            raise InputError("DerivedRatios: expected a DataFrame with named columns")
-        columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        missing = [c for pair in pairs.values() for c in pair if c not in (columns or [])]
+        columns = list(X.columns) if isinstance(X, pd.DataFrame) else []
+        missing = [c for pair in pairs.values() for c in pair if c not in columns]
         if missing:
             raise InputError(f"DerivedRatios: column(s) {missing} not in the input {columns}")
-        if columns is not None:
-            self.feature_names_in_ = np.asarray(columns, dtype=object)
-        self.n_features_in_ = np.shape(X)[1]
         self.derived_ = list(pairs)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "derived_")
-        if np.ndim(X) != 2 or np.shape(X)[1] != self.n_features_in_:
-            raise InputError(
-                f"DerivedRatios: X has shape {np.shape(X)}; expected {self.n_features_in_} columns"
-            )
+        checked = validate_input(self, X, reset=False)
         if not self.derived_:
-            return X.copy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+            return X.copy() if isinstance(X, pd.DataFrame) else checked
         out = X.copy()
         for name, (num, den) in self.ratio_columns().items():
             out[name] = _ratio(X[num], X[den])
@@ -90,6 +84,17 @@ class DerivedRatios(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "derived_")
         names = _check_feature_names_in(self, input_features)
         return np.asarray([*names, *self.derived_], dtype=object)
+
+
+def validate_input(estimator: BaseEstimator, X: Any, reset: bool) -> Any:
+    """scikit-learn's input checks; a DataFrame keeps its columns and types (only the names
+    and the column count are checked), anything else becomes a 2-d array."""
+    if isinstance(X, pd.DataFrame):
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+        if len(X) == 0:
+            raise InputError(f"{type(estimator).__name__}: 0 rows; expected at least one")
+        return X
+    return validate_data(estimator, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
 
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.=+-]+")

@@ -123,7 +123,7 @@ class CalibratedPD(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         pd_ = self.predict_pd(X)
-        return self.classes_[(pd_ >= 0.5).astype(int)]
+        return self.classes_[(pd_ > 0.5).astype(int)]
 
 
 def calibrated(pipeline: Any, method: str, X: Any, y: np.ndarray) -> CalibratedPD:

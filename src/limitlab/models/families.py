@@ -15,14 +15,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
 
 from limitlab.config import ScorecardParams
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
-from limitlab.features.transformers import MISSING_FLAG
+from limitlab.features.transformers import MISSING_FLAG, validate_input
+from limitlab.models.targets import check_binary_target
 
 FAMILIES = ("xgboost", "scorecard", "logistic")
 N_THREADS = 2
@@ -106,6 +106,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = True  # categorical columns hold text
         return tags
 
     @property
@@ -116,20 +117,14 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScorecardModel:
         from optbinning import BinningProcess, Scorecard
 
-        frame = _as_frame(X)
+        frame = _as_frame(validate_input(self, X, reset=True))
         self.numeric_ = list(frame.columns) if self.numeric is None else list(self.numeric)
         self.categorical_ = list(self.categorical or [])
         missing = [c for c in [*self.numeric_, *self.categorical_] if c not in frame.columns]
         if missing:
             raise InputError(f"scorecard: column(s) {missing} not in the input {list(frame)}")
-        check_classification_targets(y)
-        y = np.asarray(y)
+        y = check_binary_target(y)
         self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise InputError(f"scorecard: y has {len(self.classes_)} class(es); expected 2")
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
         p = self.params or ScorecardParams()
         trend = {v: {"monotonic_trend": "auto_asc_desc"} for v in self.numeric_}
         binning = BinningProcess(
@@ -156,22 +151,20 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
 
     def _inputs(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "scorecard_")
-        frame = _as_frame(X)
-        if frame.shape[1] != self.n_features_in_ and not isinstance(X, pd.DataFrame):
-            raise InputError(
-                f"scorecard: X has {frame.shape[1]} features; expected {self.n_features_in_}"
-            )
-        return self._select(frame)
+        return self._select(_as_frame(validate_input(self, X, reset=False)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.scorecard_.predict_proba(self._inputs(X))
+        inputs = self._inputs(X)
+        return self.scorecard_.predict_proba(inputs)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        pd_ = self.predict_proba(X)[:, 1]
+        return self.classes_[(pd_ > 0.5).astype(int)]
 
     def points(self, X: pd.DataFrame) -> np.ndarray:
         """Scorecard points (higher is safer)."""
-        return self.scorecard_.score(self._inputs(X))
+        inputs = self._inputs(X)
+        return self.scorecard_.score(inputs)
 
     def points_table(self) -> pd.DataFrame:
         """Variable, bin, counts, event rate, WoE, IV, coefficient and points of every bin."""
@@ -180,8 +173,8 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Log-odds each variable adds against its best bin (points lost, in log-odds units)."""
-        process = self.scorecard_.binning_process_
         inputs = self._inputs(X)
+        process = self.scorecard_.binning_process_
         woe = process.transform(inputs, metric="woe")
         coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
                         strict=True))  # fmt: skip
@@ -197,10 +190,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
 
 
 def _as_frame(X: Any) -> pd.DataFrame:
-    """A DataFrame as given, or an array's columns named ``x0``, ``x1``, ..."""
+    """A DataFrame as given, or a checked 2-d array's columns named ``x0``, ``x1``, ..."""
     if isinstance(X, pd.DataFrame):
         return X
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise InputError(f"expected a 2-d table of inputs; got an array of shape {array.shape}")
-    return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(np.shape(X)[1])])

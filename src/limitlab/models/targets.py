@@ -20,4 +20,9 @@ def check_binary_target(y: Any) -> np.ndarray:
             f"Only binary classification is supported. The type of the target is {kind}; "
             "a PD model expects two classes (good and bad)"
         )
+    if len(np.unique(y)) < 2:
+        raise InputError(
+            f"y holds one class only ({np.unique(y).tolist()}); a PD model expects both good "
+            "and bad rows"
+        )
     return y
