@@ -12,7 +12,7 @@ PORT ?= 5000
 SERVE_PORT ?= 5001
 MODEL ?= limitlab-pd
 
-.PHONY: help env repro test lint bench ui serve lab clean
+.PHONY: help env repro test unit lint bench ui serve lab clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,11 @@ test: env ## Set up, then run ruff and pytest
 	$(RUN) ruff check src tests benchmarks
 	$(RUN) ruff format --check src tests benchmarks
 	$(RUN) pytest
+
+unit: env ## Set up, then ruff and the unit tests alone (no pipeline, server or database tests)
+	$(RUN) ruff check src tests benchmarks
+	$(RUN) ruff format --check src tests benchmarks
+	$(RUN) pytest -m "not pipeline and not server and not database"
 
 lint: env ## Ruff lint and format check only
 	$(RUN) ruff check src tests benchmarks

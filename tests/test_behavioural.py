@@ -44,7 +44,9 @@ def test_repro_trains_reviews_backtests_and_monitors(built: tuple[Path, str]) ->
     assert metrics(root, "evaluate")["auc"] > 0.65
 
     review = metrics(root, "limits")["review"]
-    assert sum(review["actions"].values()) == review["accounts"] > 0
+    latest = test[test["snapshot_month"] == test["snapshot_month"].max()]
+    assert review["accounts"] == latest["account_id"].nunique() > 0
+    assert sum(review["actions"].values()) == review["accounts"]
     decisions = pd.read_parquet(root / "reports/limits/review.parquet")
     assert (decisions["new_limit"] >= decisions["balance"] - 1e-9).all()
     changed = decisions[decisions["action"] != "keep"]
@@ -60,7 +62,10 @@ def test_repro_trains_reviews_backtests_and_monitors(built: tuple[Path, str]) ->
     assert [r["review_month"] for r in plot] == backtest["review_dates"]
 
     monitor = metrics(root, "monitor")
-    assert monitor["psi_score"] >= 0 and monitor["migration"]["accounts_at_both"] > 0
+    psi = json.loads((root / "reports/monitor/psi.json").read_text())
+    assert monitor["psi_score"] == next(r["psi"] for r in psi if r["column"] == "score")
+    assert 0 < monitor["psi_score"] < 0.1  # out of time, but the score's population is stable
+    assert monitor["migration"]["accounts_at_both"] > 0
     for name in ("psi", "realised_vs_expected", "stress", "migration_grade", "migration_band"):
         assert (root / f"reports/monitor/{name}.json").is_file()
 
@@ -112,3 +117,24 @@ def test_monitoring_notebook_shows_migration_and_backtest(built: tuple[Path, str
     assert len(images) == 4  # PSI, realised vs expected, migration, backtest
     text = json.dumps([o.get("text", "") for o in outputs])
     assert "no account panel" not in text
+
+
+def test_a_review_rule_change_reruns_limits_and_register_and_reaches_the_model(
+    built: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Last in this module: it changes the shared project."""
+    root, _ = built
+    before = json.loads((root / "reports/register.json").read_text())["model_version"]
+    edit_params(root, review={"max_step_up": 0.9})
+    done = run(["dvc", "repro"], root)
+    ran = set(re.findall(r"Running stage '(\w+)'", done.stdout))
+    assert {"limits", "backtest", "register"} <= ran
+    assert not ran & {"ingest", "split", "features", "tune", "train", "evaluate"}
+    policy = json.loads((root / "reports/limits/policy.json").read_text())
+    assert policy["review"]["max_step_up"] == 0.9
+    registered = json.loads((root / "reports/register.json").read_text())
+    assert int(registered["model_version"]) == int(before) + 1
+    monkeypatch.chdir(root)
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    model = mlflow.pyfunc.load_model(registered["registered_uri"])
+    assert model.unwrap_python_model().scorer.policy.review.max_step_up == 0.9

@@ -35,3 +35,13 @@ def test_too_many_refused_rows_stop_ingest_but_keep_the_quarantine(project: Path
     quarantine = pd.read_parquet(project / "data/interim/quarantine.parquet")
     assert len(quarantine) == len(frame) // 3 + 1
     assert quarantine["reason"].str.contains("Income: 'unknown' is not a number").all()
+
+
+def test_promoting_an_unknown_version_is_one_line(
+    project: Path,
+) -> None:
+    done = run(["limitlab", "promote", "7", "--reason", "by hand"], project, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert "registered model 'limitlab-pd' has no version '7'; expected one of []" in lines[0]

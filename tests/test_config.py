@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from limitlab.config import ParamsError, flatten, load_params, parse_params
+from limitlab.config import ParamsError, flat_params, load_params, parse_params
 from limitlab.data.specs import resolve_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,7 +15,7 @@ def base_params() -> dict:
 
 def test_repository_params_load_and_flatten() -> None:
     params = load_params(REPO / "params.yaml")
-    flat = flatten(params)
+    flat = flat_params(params)
     assert flat["data.dataset"] == "credit_scoring"
     assert flat["register.model_name"] == params.registry.model_name
     assert len(params.limits.grades) == 10

@@ -11,13 +11,14 @@ from .conftest import NOTEBOOKS
 BOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def test_the_four_numbered_notebooks_exist() -> None:
+def test_the_numbered_notebooks_exist_in_order() -> None:
     names = [b.stem for b in BOOKS]
-    assert names[:4] == [
+    assert names == [
         "01-explore-data",
         "02-compare-experiments",
         "03-limit-policy-what-if",
         "04-explain-decisions",
+        "05-monitor-portfolio",
     ]
 
 

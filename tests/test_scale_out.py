@@ -24,7 +24,10 @@ from optuna.trial import TrialState
 from .conftest import edit_params, make_project, run, stage_env
 from .postgres import postgres_server
 
-pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning"),
+    pytest.mark.pipeline,  # builds a project with `dvc repro` and runs `limitlab tune`
+]
 N_TRIALS = 8
 SLOW_TRIALS = {  # about a second a trial on 2 cores: time to kill one mid-trial
     "n_trials": N_TRIALS,
@@ -78,7 +81,9 @@ def _kill_a_worker_mid_trial(root: Path, url: str | None, parent: subprocess.Pop
     raise AssertionError(f"no running worker trial to kill; tune exited with {parent.poll()}")
 
 
-@pytest.mark.parametrize("backend", ["journal", "postgresql"])
+@pytest.mark.parametrize(
+    "backend", ["journal", pytest.param("postgresql", marks=pytest.mark.database)]
+)
 def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
     featured: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
@@ -119,6 +124,7 @@ def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
     assert len(pids) == 2, "both workers finished trials"
 
 
+@pytest.mark.server
 def test_dask_engine_matches_the_local_engine(featured: Path) -> None:
     """XGBoost on a two-worker Dask LocalCluster: test AUC within 0.005 of the local engine."""
     root = featured

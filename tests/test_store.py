@@ -23,3 +23,20 @@ def test_root_is_the_nearest_folder_with_dvc_yaml(tmp_path: Path) -> None:
 def test_environment_overrides_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     assert tracking_uri(Path("/anywhere")) == "http://127.0.0.1:5999"
+
+
+def test_lineage_tags_say_whether_tracked_files_changed(tmp_path: Path) -> None:
+    from limitlab.tracking.store import lineage_tags
+
+    from .conftest import run
+
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    run(["git", "init", "-q"], tmp_path)
+    run(["git", "add", "params.yaml"], tmp_path)
+    run(["git", "commit", "-qm", "first"], tmp_path)
+    head = run(["git", "rev-parse", "HEAD"], tmp_path).stdout.strip()
+    assert lineage_tags(tmp_path) == {"mlflow.source.git.commit": head, "git.dirty": "false"}
+    (tmp_path / "notes.txt").write_text("untracked files do not count\n")
+    assert lineage_tags(tmp_path)["git.dirty"] == "false"
+    (tmp_path / "params.yaml").write_text("a: 2\n")
+    assert lineage_tags(tmp_path)["git.dirty"] == "true"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 
 from limitlab.errors import InputError
+from limitlab.io import flatten
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -438,16 +439,6 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
     return parse_params(raw, source=str(path))
 
 
-def flatten(params: Params) -> dict[str, Any]:
-    """Flatten params to ``section.key`` strings, as logged to MLflow."""
-    out: dict[str, Any] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        else:
-            out[prefix] = value
-
-    walk("", params.model_dump(mode="json", by_alias=True))
-    return out
+def flat_params(params: Params) -> dict[str, Any]:
+    """Params as ``section.key`` names (``params.yaml``'s names), as logged to MLflow."""
+    return flatten(params.model_dump(mode="json", by_alias=True))

@@ -25,6 +25,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings to one level of ``a.b.c`` keys; every other value is a leaf."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(flatten(value, name))
+        else:
+            out[name] = value
+    return out
+
+
 def write_json(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_clean(payload), indent=2, sort_keys=False) + "\n")

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score, roc_curve
 
+from limitlab.errors import InputError
+
 MAX_PLOT_POINTS = 200
 
 
@@ -13,9 +15,9 @@ def _arrays(y: np.ndarray, pd_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=float)
     p = np.asarray(pd_, dtype=float)
     if y.shape != p.shape or y.ndim != 1:
-        raise ValueError(f"expected two 1-d arrays of equal length, got {y.shape} and {p.shape}")
+        raise InputError(f"expected two 1-d arrays of equal length, got {y.shape} and {p.shape}")
     if len(np.unique(y)) != 2:
-        raise ValueError("expected both classes (0 = good, 1 = bad) among the outcomes")
+        raise InputError("expected both classes (0 = good, 1 = bad) among the outcomes")
     return y, p
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.specs import DataError
+from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
 from limitlab.limits.economics import expected_loss, expected_profit, exposure_at_default
 from limitlab.limits.policy import Policy
@@ -128,7 +129,7 @@ def decide(
     """
     pd_ = np.asarray(pd_, dtype=float)
     if len(pd_) != len(frame):
-        raise ValueError(f"{len(pd_)} PDs for {len(frame)} applicants; expected one each")
+        raise InputError(f"{len(pd_)} PDs for {len(frame)} applicants; expected one each")
     missing = [c for c in policy.required_columns if c not in frame.columns]
     if missing:
         raise DataError(f"applicant data lacks column(s) {missing} that the limit policy needs")

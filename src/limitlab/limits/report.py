@@ -29,7 +29,7 @@ def _summarise(part: pd.DataFrame) -> dict:
 
 def band_table(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> pd.DataFrame:
     """Per grade of the master scale (and decline): PD range, central PD, counts, limits, EL."""
-    frame = decisions.assign(_bad=np.nan if bad is None else np.asarray(bad, dtype=float))
+    frame = decisions.assign(**{BAD: np.nan if bad is None else np.asarray(bad, dtype=float)})
     grades = policy.params.grades
     lower = [0.0, *(g.max_pd for g in grades)]
     rows = []
@@ -50,7 +50,7 @@ def band_table(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) 
 
 def grade_band_table(decisions: pd.DataFrame, bad: np.ndarray | None) -> pd.DataFrame:
     """Per grade and limit band: the same figures, for the cells that hold applicants."""
-    frame = decisions.assign(_bad=np.nan if bad is None else np.asarray(bad, dtype=float))
+    frame = decisions.assign(**{BAD: np.nan if bad is None else np.asarray(bad, dtype=float)})
     rows = [
         {"grade": grade, "band": float(band), **_summarise(part)}
         for (grade, band), part in frame.groupby(["grade", "limit"], sort=True)

@@ -48,7 +48,7 @@ def segment_adjustment(labels: pd.DataFrame, policy: Policy) -> np.ndarray:
 
 def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> list[dict]:
     """Per rule and label: count, mean PD, observed bad rate, mean limit, expected loss."""
-    frame = decisions.assign(_bad=np.nan if bad is None else np.asarray(bad, float))
+    frame = decisions.assign(**{BAD: np.nan if bad is None else np.asarray(bad, float)})
     rows = []
     for rule in policy.params.segments:
         grouped = frame.groupby(f"segment_{rule.name}", sort=False)

@@ -10,7 +10,7 @@ from limitlab.data.specs import SYNTHETIC_DIR
 from limitlab.data.synthetic import generate
 
 PARAMS = ("data.dataset", "data.synthetic", "data.accounts")
-CODE = ("config.py", "data", "errors.py")
+CODE = ("config.py", "data", "errors.py", "io.py")
 
 
 def run(params: Params) -> dict:

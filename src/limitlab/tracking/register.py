@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 import limitlab
 from limitlab import paths
-from limitlab.config import Params, flatten
+from limitlab.config import Params, flat_params
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
@@ -118,7 +118,7 @@ def register_pipeline_run(params: Params) -> dict:
                 "champion": champion,
             }
         )
-        log_params(flatten(params))
+        log_params(flat_params(params))
         log_params({f"best.{k}": v for k, v in best["params"].items()})
         metrics = {}
         for stage in STAGES_WITH_METRICS:

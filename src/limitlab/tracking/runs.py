@@ -9,20 +9,18 @@ from matplotlib.figure import Figure
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
+from limitlab.io import flatten
+
 MAX_PARAM_LENGTH = 6000
 
 
-def numeric_metrics(prefix: str, payload: Any) -> dict[str, float]:
-    """Flatten the numbers of a nested metrics mapping to ``prefix.key.subkey`` names."""
-    out: dict[str, float] = {}
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            out.update(numeric_metrics(f"{prefix}.{key}" if prefix else str(key), value))
-    elif isinstance(payload, bool):
-        pass
-    elif isinstance(payload, int | float):
-        out[prefix] = float(payload)
-    return out
+def numeric_metrics(prefix: str, payload: dict) -> dict[str, float]:
+    """The numbers of a nested metrics mapping, as ``prefix.key.subkey`` names."""
+    return {
+        name: float(value)
+        for name, value in flatten(payload, prefix).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
 
 def log_params(params: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ experiments log to the main store. ``MLFLOW_TRACKING_URI`` overrides the store.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -46,7 +47,12 @@ def artifact_root(root: Path | None = None) -> str:
 
 
 def use_project_store(experiment: str, root: Path | None = None) -> str:
-    """Point MLflow at the project's store and experiment; return the experiment id."""
+    """Point MLflow at the project's store and experiment; return the experiment id.
+
+    MLflow's own INFO lines (creating the store's tables) are silenced: a command prints its
+    result, or one line of error.
+    """
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     embedded = not os.environ.get("MLFLOW_TRACKING_URI")  # read before set_tracking_uri sets it
     mlflow.set_tracking_uri(tracking_uri(root))
     found = mlflow.get_experiment_by_name(experiment)

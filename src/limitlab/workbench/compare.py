@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import mlflow
@@ -12,6 +11,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from limitlab.errors import LimitlabError
 from limitlab.tracking.store import tracking_uri
 
 PARENT_TAG = "tags.mlflow.parentRunId"
@@ -19,7 +19,7 @@ HEADLINE = ("test_auc", "test_ks", "test_brier", "test_ece", "limits.approval_ra
             "limits.total_limit", "limits.expected_loss", "limits.expected_profit")  # fmt: skip
 
 
-class RunNotFoundError(LookupError):
+class RunNotFoundError(LimitlabError, LookupError):
     """A run id (or experiment) asked for is not in the MLflow store."""
 
 
@@ -93,36 +93,13 @@ def band_table_diff(root: Path, run_a: str, run_b: str) -> pd.DataFrame:
 
 
 def dvc_experiments(root: Path) -> pd.DataFrame:
-    """``dvc exp show --json`` flattened: one row per commit or experiment, params and metrics."""
-    done = subprocess.run(
-        ["dvc", "exp", "show", "--json"], cwd=root, capture_output=True, text=True, check=True
-    )
-    rows = []
-    for commit in json.loads(done.stdout):
-        label = commit.get("name") or commit["rev"]
-        rows.append(_flatten_rev(commit, label if label == "workspace" else label[:7]))
-        for exp in commit.get("experiments") or []:
-            for rev in exp.get("revs", []):
-                rows.append(_flatten_rev(rev, exp.get("name") or rev.get("name") or rev["rev"]))
-    return pd.DataFrame(rows).set_index("experiment")
+    """The table of ``dvc exp show`` (through ``dvc.api.exp_show``): one row per commit or
+    experiment, indexed by the experiment's name (the commit's short id for a commit), with the
+    params and metrics under the column names ``dvc exp show`` prints."""
+    import dvc.api
 
-
-def _flatten_rev(rev: dict, name: str) -> dict:
-    row: dict = {"experiment": name, "rev": rev.get("rev")}
-    data = rev.get("data") or {}
-    for kind in ("params", "metrics"):
-        for source, content in (data.get(kind) or {}).items():
-            values = (content or {}).get("data") or {}
-            prefix = "" if kind == "params" else Path(source).stem + "."
-            row.update({prefix + k: v for k, v in _flat(values).items()})
-    return row
-
-
-def _flat(values: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        elif not isinstance(value, list):
-            out[f"{prefix}{key}"] = value
-    return out
+    rows = dvc.api.exp_show(str(root))
+    table = pd.DataFrame(rows)
+    revs = table["rev"].where(~table["rev"].str.fullmatch("[0-9a-f]{40}"), table["rev"].str[:7])
+    names = table["Experiment"].where(table["Experiment"].notna(), revs)
+    return table.assign(experiment=names).set_index("experiment")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from limitlab.errors import InputError
 from limitlab.features.transformers import raw_inputs
 from limitlab.models.contributions import raw_feature_contributions
 from limitlab.serving.scorer import Scorer
@@ -23,7 +24,10 @@ def contributions(scorer: Scorer, applicants: pd.DataFrame) -> pd.DataFrame:
                                                         scorer.spec))  # fmt: skip
     found = raw_feature_contributions(scorer.pipeline[-1], matrix)
     if found is None:
-        raise TypeError(f"{type(scorer.pipeline[-1]).__name__} gives no per-feature contributions")
+        raise InputError(
+            f"{type(scorer.pipeline[-1]).__name__} gives no per-feature contributions; expected "
+            "an XGBoost, scorecard or logistic champion"
+        )
     return found
 
 

@@ -10,11 +10,12 @@ import pandas as pd
 from limitlab import paths
 from limitlab.config import Params, load_params
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import StateError
 from limitlab.io import read_json
 from limitlab.tracking.store import project_root
 
 
-class NotBuiltError(FileNotFoundError):
+class NotBuiltError(StateError, FileNotFoundError):
     """A pipeline output a notebook needs does not exist yet."""
 
 

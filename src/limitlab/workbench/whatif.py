@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from limitlab.errors import InputError
 from limitlab.limits.decide import decide
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import portfolio_totals
 
 
 def with_limits(policy: Policy, **updates: object) -> Policy:
-    """The policy with top-level ``limits`` params replaced (re-validated)."""
+    """The policy with top-level ``limits`` params replaced (re-validated); its column roles,
+    review rules and account roles are kept."""
     params = policy.params.model_validate({**policy.params.model_dump(), **updates})
-    return Policy(
-        params=params,
-        income=policy.income,
-        debt=policy.debt,
-        requested_amount=policy.requested_amount,
-        skipped_segments=policy.skipped_segments,
-    )
+    return replace(policy, params=params)
 
 
 def scale_grade_caps(policy: Policy, factor: float) -> Policy:
@@ -47,8 +44,8 @@ def with_risk_appetite(policy: Policy, max_pd: float) -> Policy:
 def with_product(policy: Policy, product: str) -> Policy:
     """Every applicant offered ``product`` (one of the policy's products)."""
     if product not in policy.params.products:
-        raise KeyError(f"product {product!r} is not in the policy; expected one of "
-                       f"{sorted(policy.params.products)}")  # fmt: skip
+        raise InputError(f"product {product!r} is not in the policy; expected one of "
+                         f"{sorted(policy.params.products)}")  # fmt: skip
     return with_limits(policy, product=product, product_column=None)
 
 
