@@ -3,6 +3,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -10,7 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from limitlab.config import RegisterParams
-from limitlab.errors import InputError, StateError
+from limitlab.errors import StateError
 from limitlab.evaluation.metrics import classification_metrics
 
 CHAMPION = "champion"
@@ -24,16 +30,43 @@ def current_champion(client: MlflowClient, name: str) -> str | None:
         return None
 
 
+_SCORE_IN_OWN_PROCESS = """
+import sys
+import mlflow
+import pandas as pd
+uri, inputs, output = sys.argv[1:]
+model = mlflow.pyfunc.load_model(uri)
+columns = model.metadata.get_input_schema().input_names()
+test = pd.read_parquet(inputs)
+missing = [c for c in columns if c not in test.columns]
+if missing:
+    sys.exit(f"the test data lacks its input column(s) {missing[:5]}")
+numeric = {c: "float64" for c in columns if pd.api.types.is_numeric_dtype(test[c])}
+model.predict(test[columns].astype(numeric))[["pd"]].to_parquet(output)
+"""
+
+
 def champion_auc_on(name: str, test: pd.DataFrame, y: np.ndarray) -> float:
-    """Test AUC of the current ``@champion`` on this run's test rows (raises if it cannot score)."""
-    model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
-    columns = model.metadata.get_input_schema().input_names()
-    missing = [c for c in columns if c not in test.columns]
-    if missing:
-        raise InputError(f"the test data lacks its input column(s) {missing[:5]}")
-    numeric = {c: "float64" for c in columns if pd.api.types.is_numeric_dtype(test[c])}
-    predictions = model.predict(test[columns].astype(numeric))
-    return classification_metrics(y, predictions["pd"].to_numpy(float))["auc"]
+    """Test AUC of the current ``@champion`` on this run's test rows.
+
+    The champion is scored in a process of its own, where its bundled code is the code that
+    runs (as under ``mlflow models serve``): a champion registered by an earlier limitlab still
+    loads after the package's classes have changed.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        inputs, output = Path(folder) / "test.parquet", Path(folder) / "pd.parquet"
+        test.to_parquet(inputs, index=False)
+        env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+        done = subprocess.run(
+            [sys.executable, "-c", _SCORE_IN_OWN_PROCESS, f"models:/{name}@{CHAMPION}",
+             str(inputs), str(output)],
+            env=env, capture_output=True, text=True, check=False, cwd=folder,
+        )  # fmt: skip
+        if done.returncode != 0:
+            lines = (done.stderr or "").strip().splitlines() or ["no output"]
+            raise StateError(f"the champion could not score the test rows: {lines[-1]}")
+        pd_ = pd.read_parquet(output)["pd"].to_numpy(float)
+    return classification_metrics(y, pd_)["auc"]
 
 
 def gate_results(
