@@ -7,6 +7,7 @@ loads, so the results are identical to the server's.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,15 +36,17 @@ def _chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | 
     raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .csv or .parquet")
 
 
-class _Writer:
-    """Append data frames to a CSV or Parquet file."""
+class PartialWriter:
+    """Append data frames to a temporary CSV or Parquet file beside ``path``; :meth:`commit`
+    renames it into place, :meth:`discard` removes it, so ``path`` is never half-written."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
         self.parquet: pq.ParquetWriter | None = None
         self.rows = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
+        self.partial.unlink(missing_ok=True)
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -51,15 +54,41 @@ class _Writer:
         if self.path.suffix.lower() == ".parquet":
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self.parquet is None:
-                self.parquet = pq.ParquetWriter(self.path, table.schema)
+                self.parquet = pq.ParquetWriter(self.partial, table.schema)
             self.parquet.write_table(table.cast(self.parquet.schema))
         else:
-            frame.to_csv(self.path, mode="a", header=self.rows == 0, index=False)
+            frame.to_csv(self.partial, mode="a", header=self.rows == 0, index=False)
         self.rows += len(frame)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         if self.parquet is not None:
             self.parquet.close()
+            self.parquet = None
+
+    def commit(self) -> None:
+        """Put the written rows at ``path`` (no rows: no file, and no stale one left there)."""
+        self._close()
+        if self.rows:
+            os.replace(self.partial, self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self._close()
+        self.partial.unlink(missing_ok=True)
+
+
+def check_paths(input_path: Path, output_path: Path) -> None:
+    """Refuse an output (or its quarantine file) that would overwrite the input."""
+    if output_path.suffix.lower() not in {".csv", ".parquet"}:
+        raise DataError(f"{output_path}: expected a .csv or .parquet output file")
+    source = input_path.resolve()
+    for written in (output_path, quarantine_path(output_path)):
+        if written.resolve() == source:
+            raise DataError(
+                f"{written}: would overwrite the input {input_path}; expected an output path "
+                "whose file and quarantine file are not the input"
+            )
 
 
 def quarantine_path(output: Path) -> Path:
@@ -70,14 +99,14 @@ def score_file(
     model_uri: str, input_path: Path, output_path: Path, chunk_size: int = 50_000
 ) -> dict:
     """Score every row of ``input_path``; return counts (read = scored + quarantined)."""
-    if output_path.suffix.lower() not in {".csv", ".parquet"}:
-        raise DataError(f"{output_path}: expected a .csv or .parquet output file")
+    check_paths(input_path, output_path)
     model = mlflow.pyfunc.load_model(model_uri)
     scorer = model.unwrap_python_model().scorer
     chunks, total = _chunks(input_path, chunk_size)
-    scored, refused = _Writer(output_path), _Writer(quarantine_path(output_path))
+    scored, refused = PartialWriter(output_path), PartialWriter(quarantine_path(output_path))
     start = 0
     progress = tqdm(total=total, unit="rows", disable=not sys.stderr.isatty())
+    done = False
     try:
         for chunk in chunks:
             chunk = chunk.reset_index(drop=True)
@@ -98,10 +127,14 @@ def score_file(
                 scored.write(out)
             start += len(chunk)
             progress.update(len(chunk))
+        done = True
     finally:
         progress.close()
-        scored.close()
-        refused.close()
+        for writer in (scored, refused):
+            if done:
+                writer.commit()
+            else:
+                writer.discard()
     counts = {"rows_read": start, "rows_scored": scored.rows, "rows_quarantined": refused.rows}
     if counts["rows_read"] != counts["rows_scored"] + counts["rows_quarantined"]:
         raise StateError(f"{input_path}: {counts}; expected rows read = scored + quarantined")
