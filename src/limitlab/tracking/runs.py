@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import mlflow
@@ -12,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from limitlab.io import flatten
 
 MAX_PARAM_LENGTH = 6000
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 def numeric_metrics(prefix: str, payload: dict) -> dict[str, float]:
@@ -23,8 +25,14 @@ def numeric_metrics(prefix: str, payload: dict) -> dict[str, float]:
     }
 
 
+def mask_secrets(text: str) -> str:
+    """``scheme://user:password@host`` with the password replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def log_params(params: dict[str, Any]) -> None:
-    mlflow.log_params({k: str(v)[:MAX_PARAM_LENGTH] for k, v in params.items()})
+    """Log params as strings, credentials in URLs masked."""
+    mlflow.log_params({k: mask_secrets(str(v))[:MAX_PARAM_LENGTH] for k, v in params.items()})
 
 
 def log_figures(figures: dict[str, Figure]) -> None:
