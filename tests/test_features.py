@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from limitlab.data.specs import DatasetSpec
 from limitlab.features.transformers import DerivedRatios, build_feature_pipeline, raw_inputs
@@ -31,6 +32,15 @@ def test_ratios_leave_zero_or_missing_income_missing() -> None:
     assert out["debt_to_income"].tolist()[0] == 0.5
     assert out["amount_to_income"].tolist()[0] == 2.0
     assert out[["debt_to_income", "amount_to_income"]].iloc[1:].isna().all().all()
+
+
+def test_a_vanishing_income_gives_a_missing_ratio_not_an_overflow() -> None:
+    x = frame([1e-300, 1e-10], [1e15, 5.0], [1e15, 1.0], ["a", "b"])
+    out = DerivedRatios("income", "debt", "amount").fit(x).transform(x)
+    assert out["debt_to_income"].iloc[0] != out["debt_to_income"].iloc[0]  # NaN, not inf
+    assert out["debt_to_income"].iloc[1] == pytest.approx(5e10)
+    matrix = build_feature_pipeline(SPEC).fit(raw_inputs(x, SPEC)).transform(raw_inputs(x, SPEC))
+    assert np.isfinite(matrix.astype("float32").to_numpy()).all()
 
 
 def test_pipeline_learns_from_train_only_and_survives_unseen_levels() -> None:

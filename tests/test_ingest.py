@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,3 +129,19 @@ def yaml_params() -> dict:
     import yaml
 
     return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_infinite_and_overflowing_numbers_are_quarantined(tmp_path: Path) -> None:
+    rows = [f"{i},{'bad' if i % 2 else 'good'},{50 + i},1,a" for i in range(1, 41)]
+    rows += ["41,good,inf,1,a", "42,bad,1e308,1,b", "43,good,70,-Infinity,a"]
+    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows) + "\n")
+    result = ingest(custom(path, id="id", income="income"), 0.2)
+    reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+    assert reasons == {
+        41: "income: inf is out of range; expected within +-1e+15",
+        42: "income: 1e308 is out of range; expected within +-1e+15",
+        43: "debt: -Infinity is out of range; expected within +-1e+15",
+    }
+    assert result.metrics["quarantine_reasons"] == {"debt:out_of_range": 1,
+                                                    "income:out_of_range": 2}  # fmt: skip
+    assert len(result.accepted) == 40 and np.isfinite(result.accepted["income"]).all()

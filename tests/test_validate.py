@@ -52,3 +52,15 @@ def test_unknown_product_is_refused_with_the_catalogue() -> None:
 def test_a_missing_column_is_named() -> None:
     with pytest.raises(ValueError, match=r"missing required column\(s\) \['Debt'\]"):
         validate_applicants(pd.DataFrame({"Income": [1.0], "Job": ["a"]}), scorer())
+
+
+def test_infinite_and_overflowing_numbers_are_refused_with_row_and_value() -> None:
+    frame = pd.DataFrame({"Income": [100.0, np.inf, -np.inf, 1e308, 2e15], "Debt": 0.0,
+                          "Job": "a"})  # fmt: skip
+    _, reasons = validate_applicants(frame, scorer())
+    expected = "is out of range; expected within +-1e+15"
+    assert reasons[0] == ""
+    assert reasons[1] == f"Income: inf {expected}"
+    assert reasons[2] == f"Income: -inf {expected}; Income: -inf is negative; expected >= 0"
+    assert reasons[3] == f"Income: 1e+308 {expected}"
+    assert reasons[4] == f"Income: 2000000000000000.0 {expected}"

@@ -128,15 +128,9 @@ def _row_reasons(
     add(unknown, spec.target, "unknown_target",
         lambda: "target value '" + target.fillna("") + expected)  # fmt: skip
     for column in spec.numeric:
-
-        def raw(column: str = column) -> pd.Series:
-            return frame[column].astype("string").fillna("")
-
-        add(frame[column].notna() & typed[column].isna(), column, "not_a_number",
-            lambda raw=raw: "'" + raw() + "' is not a number")  # fmt: skip
-        if column in spec.nonnegative:
-            add(typed[column] < 0, column, "negative",
-                lambda raw=raw: raw() + " is negative; expected >= 0")  # fmt: skip
+        refusals.refuse_bad_numbers(
+            column, frame[column], typed[column], column in spec.nonnegative
+        )
     if spec.id:
         ids = frame[spec.id].astype("string")
         add(ids.isna(), spec.id, "missing", "id is missing")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 Text = str | pd.Series | Callable[[], pd.Series | str]
+MAX_ABS_VALUE = 1e15  # beyond any amount, ratio or count in credit data; keeps float32 finite
 
 
 class RowRefusals:
@@ -41,6 +42,27 @@ class RowRefusals:
         table = np.column_stack(self._parts)
         joined = ["; ".join(r for r in row if r) for row in table]
         return pd.Series(joined, index=self.index, dtype=object)
+
+    def refuse_bad_numbers(
+        self, column: str, raw: pd.Series, typed: pd.Series, nonnegative: bool
+    ) -> None:
+        """Text that is not a number, infinite or out-of-range values, and (where the column
+        cannot be negative) negative values, each with the column and the value as given."""
+
+        def shown() -> pd.Series:
+            return raw.astype("string").fillna("")
+
+        not_number = f"{column}: '", "' is not a number"
+        out_of_range = f"{column}: ", f" is out of range; expected within +-{MAX_ABS_VALUE:.0e}"
+        negative = f"{column}: ", " is negative; expected >= 0"
+        checks = [
+            (raw.notna() & typed.isna(), "not_a_number", not_number),
+            (typed.abs() > MAX_ABS_VALUE, "out_of_range", out_of_range),
+        ]
+        if nonnegative:
+            checks.append((typed < 0, "negative", negative))
+        for mask, problem, (before, after) in checks:
+            self.refuse(mask, f"{column}:{problem}", lambda b=before, a=after: b + shown() + a)
 
     def split(self, frame: pd.DataFrame, reason_column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Kept rows and refused rows (with their reasons in ``reason_column``)."""

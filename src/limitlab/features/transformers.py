@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from limitlab.data.refusals import MAX_ABS_VALUE
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 
@@ -22,13 +23,16 @@ MISSING_FLAG = "missingindicator_"  # prefix SimpleImputer(add_indicator=True) g
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     den = denominator.astype("float64")
-    return numerator.astype("float64") / den.where(den > 0)
+    with np.errstate(over="ignore"):
+        ratio = numerator.astype("float64") / den.where(den > 0)
+    return ratio.where(ratio.abs() <= MAX_ABS_VALUE)
 
 
 class DerivedRatios(TransformerMixin, BaseEstimator):
     """Add ``debt_to_income`` and ``amount_to_income`` where the role columns are named.
 
-    A zero or missing income gives a missing ratio (imputed later), never an infinity.
+    A zero, missing or vanishing income (a ratio beyond +-1e15) gives a missing ratio, imputed
+    later, never an infinity.
 
     Parameters
     ----------

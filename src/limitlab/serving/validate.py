@@ -34,15 +34,10 @@ def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFra
     for column in scorer.input_columns:
         if column not in spec.numeric:
             continue
-        raw = frame[column]
-        typed[column] = as_number(raw)
-        shown = raw.astype("string").fillna("")
-        not_number = raw.notna() & typed[column].isna()
-        text = f"{column}: '" + shown + "' is not a number"
-        refusals.refuse(not_number, f"{column}:not_a_number", text)
-        if column in spec.nonnegative:
-            refusals.refuse(typed[column] < 0, f"{column}:negative",
-                            f"{column}: " + shown + " is negative; expected >= 0")  # fmt: skip
+        typed[column] = as_number(frame[column])
+        refusals.refuse_bad_numbers(
+            column, frame[column], typed[column], column in spec.nonnegative
+        )
     if policy.params.product_column:
         column = policy.params.product_column
         names = frame[column].astype("string")
