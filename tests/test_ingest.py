@@ -145,3 +145,24 @@ def test_infinite_and_overflowing_numbers_are_quarantined(tmp_path: Path) -> Non
     assert result.metrics["quarantine_reasons"] == {"debt:out_of_range": 1,
                                                     "income:out_of_range": 2}  # fmt: skip
     assert len(result.accepted) == 40 and np.isfinite(result.accepted["income"]).all()
+
+
+def test_a_file_not_in_utf8_names_the_byte_and_the_encoding_setting(tmp_path: Path) -> None:
+    path = tmp_path / "apps.csv"
+    path.write_bytes(GOOD.replace("a\n", "caf\xe9\n", 1).encode("latin-1"))
+    with pytest.raises(DataError, match=r"byte b'\\xe9' at offset \d+ is not valid utf-8; "
+                       r"expected a utf-8 file, or set data.encoding"):  # fmt: skip
+        ingest(custom(path), 0.2)
+    result = ingest(custom(path, encoding="latin-1"), 0.2)
+    assert "café" in set(result.accepted["job"])
+
+
+def test_a_repeated_column_name_is_refused_not_renamed(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("debt,job", "income,job", 1))
+    with pytest.raises(DataError, match=r"column name\(s\) \['income'\] appear more than once"):
+        ingest(custom(path), 0.2)
+
+
+def test_an_unknown_encoding_is_a_params_error() -> None:
+    with pytest.raises(ValueError, match="encoding 'klingon' is unknown; expected a Python codec"):
+        DataParams(dataset="custom", encoding="klingon")

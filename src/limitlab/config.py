@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -70,9 +71,22 @@ class DataParams(_Section):
     exclude: list[str] | None = None
     nonnegative: list[str] | None = None
     monotone: dict[str, Literal[-1, 1]] | None = None
+    encoding: str | None = None  # of a CSV file; None: UTF-8
     max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
     synthetic: SyntheticParams = SyntheticParams()
     accounts: AccountsParams = AccountsParams()
+
+    @model_validator(mode="after")
+    def _known_encoding(self) -> DataParams:
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(
+                    f"encoding {self.encoding!r} is unknown; expected a Python codec name such "
+                    "as 'utf-8', 'latin-1' or 'cp1252'"
+                ) from None
+        return self
 
 
 class SplitParams(_Section):

@@ -6,6 +6,7 @@ its reasons; rows read always equal rows kept plus rows quarantined.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +43,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_raw(path: Path) -> pd.DataFrame:
+def csv_header(path: Path, encoding: str | None = None) -> list[str]:
+    """The column names of a CSV file; refuse an undecodable file or a repeated name."""
+    codec = encoding or "utf-8"
+    try:
+        with open(path, encoding=codec, newline="") as handle:
+            header = next(csv.reader(handle), [])
+            for _ in handle:  # decode the whole file now: a bad byte is found before parsing
+                pass
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} is not "
+            f"valid {codec}; expected a {codec} file, or set data.encoding to the file's "
+            "encoding (for example 'latin-1' or 'cp1252')"
+        ) from None
+    names = [name.strip() for name in header]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}: column name(s) {repeated} appear more than once in the header; expected "
+            "each column once"
+        )
+    return names
+
+
+def read_raw(path: Path, encoding: str | None = None) -> pd.DataFrame:
     """Read a CSV (every value as text), a Parquet file or a folder of Parquet parts."""
     parts = path.is_dir() and any(path.glob("*.parquet"))
     if not (path.is_file() or parts):
@@ -55,7 +80,8 @@ def read_raw(path: Path) -> pd.DataFrame:
         if parts or suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in {".csv", ".txt"}:
-            frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+            csv_header(path, encoding)
+            frame = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding=encoding)
         else:
             raise DataError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
     except pd.errors.EmptyDataError:
@@ -150,7 +176,7 @@ def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path("."
     ``max_quarantine_share`` of the rows would be refused.
     """
     path = root / spec.path
-    frame = read_raw(path)
+    frame = read_raw(path, spec.encoding)
     missing = [c for c in spec.declared_columns if c not in frame.columns]
     if missing:
         raise DataError(

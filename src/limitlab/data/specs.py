@@ -43,6 +43,7 @@ class DatasetSpec:
     requested_amount: str | None = None
     date: str | None = None
     truth: str | None = None
+    encoding: str | None = None  # of a CSV file; None: UTF-8
     monotone: dict[str, int] = field(default_factory=dict)
     account: dict[str, str] = field(default_factory=dict)
 
@@ -208,7 +209,7 @@ SYNTHETIC_DIR = Path("data/synthetic")
 
 _ROLE_FIELDS = (
     "path", "target", "bad_value", "good_value", "id", "income", "debt", "requested_amount",
-    "date", "truth",
+    "date", "truth", "encoding",
 )  # fmt: skip
 _LIST_FIELDS = ("numeric", "categorical", "protected", "exclude", "nonnegative")
 _DICT_FIELDS = ("monotone",)

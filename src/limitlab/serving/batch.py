@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from limitlab.data.columns import REASON, ROW
+from limitlab.data.ingest import csv_header
 from limitlab.data.specs import DataError
 from limitlab.errors import StateError
 from limitlab.serving.validate import validate_applicants
@@ -32,6 +33,7 @@ def _chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | 
         batches = source.iter_batches(batch_size=chunk_size)
         return (b.to_pandas() for b in batches), source.metadata.num_rows
     if path.suffix.lower() == ".csv":
+        csv_header(path)
         return pd.read_csv(path, chunksize=chunk_size, dtype=str), None
     raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .csv or .parquet")
 
