@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from limitlab.config import ParamsError, flat_params, load_params, parse_params
+from limitlab.config import DataParams, ParamsError, flat_params, load_params, parse_params
 from limitlab.data.specs import resolve_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,3 +67,23 @@ def test_bundled_spec_keeps_protected_out_of_features() -> None:
     assert {"Age", "Marital"} <= set(spec.protected)
     assert not {"Age", "Marital"} & set(spec.features)
     assert spec.income == "Income"
+
+
+def test_a_yaml_syntax_error_or_duplicate_key_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("split:\n  seed: 1\n  seed: 2\n")
+    with pytest.raises(ParamsError, match=r"params.yaml: not valid YAML at line 3, column 3: "
+                       r'found duplicate key "seed"'):  # fmt: skip
+        load_params(path)
+    path.write_text("split:\n  seed: [1\n")
+    with pytest.raises(ParamsError, match=r"not valid YAML at line 3, column 1: expected ','"):
+        load_params(path)
+
+
+def test_the_target_listed_as_a_feature_is_refused() -> None:
+    from limitlab.data.specs import resolve_spec
+
+    params = DataParams(dataset="custom", path="x.csv", target="y", bad_value=1,
+                        numeric=["income", "y"])  # fmt: skip
+    with pytest.raises(ParamsError, match=r"data.target 'y' is also listed in data.numeric"):
+        resolve_spec(params)

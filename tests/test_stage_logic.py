@@ -187,3 +187,15 @@ def test_champion_is_the_best_on_the_selection_metric() -> None:
     assert choose_champion(valid, "auc", "auto") == "xgboost"
     assert choose_champion(valid, "brier", "auto") == "logistic"  # lower is better
     assert choose_champion(valid, "auc", "logistic") == "logistic"
+
+
+def test_a_split_too_small_for_the_data_is_one_clear_refusal() -> None:
+    from limitlab.config import SplitParams
+    from limitlab.data.specs import DatasetSpec
+    from limitlab.data.split import split_frame
+
+    frame = pd.DataFrame({BAD: [0, 0, 0, 1], "_row": range(4)})
+    spec = DatasetSpec(name="t", path="t.csv", target="s", bad_value=1)
+    with pytest.raises(DataError, match=r"cannot split 4 rows \(1 bad, 3 good\) by outcome "
+                       r"with split.valid_size 0.2 and split.test_size 0.2"):  # fmt: skip
+        split_frame(frame, spec, SplitParams())

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
 
 from limitlab.errors import InputError
 from limitlab.io import flatten
@@ -447,7 +448,16 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found (expected a YAML file of parameters)")
     # YAML 1.2, as DVC reads and writes params: `yes` and `no` stay strings.
-    raw = YAML(typ="safe", pure=True).load(path.read_text()) or {}
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text()) or {}
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: byte {exc.start} is not valid UTF-8; expected a UTF-8 "
+                          "YAML file") from None  # fmt: skip
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        problem = " ".join(str(exc.problem or exc).split())
+        raise ParamsError(f"{path}: not valid YAML at {where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     return parse_params(raw, source=str(path))

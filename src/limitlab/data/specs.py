@@ -241,10 +241,21 @@ def resolve_spec(params: DataParams) -> DatasetSpec:
         spec = replace(base, **overrides)
         roles = [spec.income, spec.debt, spec.requested_amount]
         extra_nonneg = tuple(c for c in roles if c and c not in spec.nonnegative)
-        return replace(spec, nonnegative=(*spec.nonnegative, *extra_nonneg))
+        return _target_not_a_feature(replace(spec, nonnegative=(*spec.nonnegative, *extra_nonneg)))
     if params.dataset not in BUNDLED:
         choices = ", ".join([*BUNDLED, "custom"])
         raise ParamsError(
             f"data.dataset: unknown dataset {params.dataset!r}; expected one of {choices}"
         )
-    return replace(BUNDLED[params.dataset], **overrides)
+    return _target_not_a_feature(replace(BUNDLED[params.dataset], **overrides))
+
+
+def _target_not_a_feature(spec: DatasetSpec) -> DatasetSpec:
+    """Refuse a spec that lists its target (or its id) among the model inputs."""
+    for role, column in (("target", spec.target), ("id", spec.id)):
+        if column and column in (*spec.numeric, *spec.categorical):
+            raise ParamsError(
+                f"data.{role} {column!r} is also listed in data.numeric or data.categorical; "
+                f"expected the {role} kept out of the model inputs"
+            )
+    return spec

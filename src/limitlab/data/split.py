@@ -22,15 +22,23 @@ def split_frame(frame: pd.DataFrame, spec: DatasetSpec, p: SplitParams) -> dict[
             "valid": ordered.iloc[cut_valid:cut_test],
             "test": ordered.iloc[cut_test:],
         }
-    rest, test = train_test_split(
-        frame, test_size=p.test_size, stratify=frame[BAD], random_state=p.seed
-    )
-    train, valid = train_test_split(
-        rest,
-        test_size=p.valid_size / (1 - p.test_size),
-        stratify=rest[BAD],
-        random_state=p.seed,
-    )
+    try:
+        rest, test = train_test_split(
+            frame, test_size=p.test_size, stratify=frame[BAD], random_state=p.seed
+        )
+        train, valid = train_test_split(
+            rest,
+            test_size=p.valid_size / (1 - p.test_size),
+            stratify=rest[BAD],
+            random_state=p.seed,
+        )
+    except ValueError as exc:
+        bad = int(frame[BAD].sum())
+        raise DataError(
+            f"cannot split {len(frame)} rows ({bad} bad, {len(frame) - bad} good) by outcome "
+            f"with split.valid_size {p.valid_size} and split.test_size {p.test_size} ({exc}); "
+            "expected enough rows of each class for all three parts"
+        ) from None
     return {"train": train, "valid": valid, "test": test}
 
 
