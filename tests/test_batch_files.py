@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from limitlab.data.specs import DataError
-from limitlab.serving.batch import PartialWriter, check_paths, quarantine_path
+from limitlab.errors import StateError
+from limitlab.serving.batch import PartialWriter, check_paths, quarantine_path, score_file
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,32 @@ def test_a_finished_run_replaces_the_output_whole(tmp_path: Path, suffix: str) -
     quarantine_path(target).write_text("stale quarantine\n")
     empty.commit()  # no rows refused this time: no quarantine file, not a stale one
     assert not quarantine_path(target).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "the file is empty; expected a header row and data rows"),
+        ("ragged.csv", b"a,b\n1,2\n1,2,3,4\n", "cannot be read as a table"),
+        ("broken.parquet", b"PAR1 not really", "not a readable Parquet file"),
+        ("latin.csv", "a\ncaf\xe9\n".encode("latin-1"), "is not valid utf-8"),
+    ],
+)
+def test_a_bad_input_file_is_one_refusal_before_any_model_loads(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        score_file("models:/never-loaded@champion", source, tmp_path / "out.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_an_unknown_model_is_one_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    source = tmp_path / "in.csv"
+    source.write_text("a\n1\n")
+    with pytest.raises(StateError, match=r"models:/limitlab-pd@champion: the model could not "
+                       r"be loaded \(.*\); expected a model registered by"):  # fmt: skip
+        score_file("models:/limitlab-pd@champion", source, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

@@ -7,6 +7,7 @@ loads, so the results are identical to the server's.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -29,11 +30,16 @@ def _chunks(path: Path, chunk_size: int) -> tuple[Iterator[pd.DataFrame], int | 
     if not path.is_file():
         raise DataError(f"{path}: input file not found; expected a CSV or Parquet file")
     if path.suffix.lower() == ".parquet":
-        source = pq.ParquetFile(path)
+        try:
+            source = pq.ParquetFile(path)
+        except pa.ArrowException as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({exc}); expected a Parquet "
+                            "file of applicant rows") from None  # fmt: skip
         batches = source.iter_batches(batch_size=chunk_size)
         return (b.to_pandas() for b in batches), source.metadata.num_rows
     if path.suffix.lower() == ".csv":
-        csv_header(path)
+        if not csv_header(path):
+            raise DataError(f"{path}: the file is empty; expected a header row and data rows")
         return pd.read_csv(path, chunksize=chunk_size, dtype=str), None
     raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected .csv or .parquet")
 
@@ -93,6 +99,32 @@ def check_paths(input_path: Path, output_path: Path) -> None:
             )
 
 
+def load_limit_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """A limitlab model from the registry or a model folder; one line when it cannot be."""
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except Exception as exc:  # unknown name or alias, missing or corrupted files
+        first = " ".join(str(exc).split())[:200]
+        raise StateError(
+            f"{model_uri}: the model could not be loaded ({type(exc).__name__}: {first}); "
+            "expected a model registered by `limitlab register`, e.g. models:/limitlab-pd@champion"
+        ) from None
+    if not hasattr(model.unwrap_python_model(), "scorer"):
+        raise StateError(f"{model_uri}: not a limitlab limit model; expected one registered by "
+                         "`limitlab register`")  # fmt: skip
+    return model
+
+
+def _checked(chunks: Iterator[pd.DataFrame], path: Path) -> Iterator[pd.DataFrame]:
+    """The chunks of a file; a file that cannot be parsed is one refusal naming it."""
+    try:
+        yield from chunks
+    except (pd.errors.ParserError, pa.ArrowException, UnicodeDecodeError) as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise DataError(f"{path}: cannot be read as a table ({first}); expected a well-formed "
+                        "CSV or Parquet file") from None  # fmt: skip
+
+
 def quarantine_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.quarantine{output.suffix}")
 
@@ -102,9 +134,12 @@ def score_file(
 ) -> dict:
     """Score every row of ``input_path``; return counts (read = scored + quarantined)."""
     check_paths(input_path, output_path)
-    model = mlflow.pyfunc.load_model(model_uri)
-    scorer = model.unwrap_python_model().scorer
     chunks, total = _chunks(input_path, chunk_size)
+    chunks = _checked(chunks, input_path)
+    first = next(chunks, None)  # a file that cannot be parsed is refused before the model loads
+    chunks = itertools.chain([] if first is None else [first], chunks)
+    model = load_limit_model(model_uri)
+    scorer = model.unwrap_python_model().scorer
     scored, refused = PartialWriter(output_path), PartialWriter(quarantine_path(output_path))
     start = 0
     progress = tqdm(total=total, unit="rows", disable=not sys.stderr.isatty())
