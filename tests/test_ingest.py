@@ -166,3 +166,14 @@ def test_a_repeated_column_name_is_refused_not_renamed(tmp_path: Path) -> None:
 def test_an_unknown_encoding_is_a_params_error() -> None:
     with pytest.raises(ValueError, match="encoding 'klingon' is unknown; expected a Python codec"):
         DataParams(dataset="custom", encoding="klingon")
+
+
+def test_day_month_dates_need_a_format_and_are_read_by_it(tmp_path: Path) -> None:
+    rows = [f"{i},{'bad' if i % 3 == 0 else 'good'},{1 + i % 28:02d}/03/2024" for i in range(60)]
+    path = write(tmp_path, "id,status,applied\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"column 'applied' holds dates like '01/03/2024', which "
+                       r"may be day/month or month/day; expected data.date_format"):  # fmt: skip
+        ingest(custom(path, id="id", date="applied"), 0.2)
+    result = ingest(custom(path, id="id", date="applied", date_format="%d/%m/%Y"), 0.2)
+    assert set(result.accepted["applied"].dt.month) == {3}
+    assert result.accepted["applied"].dt.day.max() == 28

@@ -73,6 +73,7 @@ class DataParams(_Section):
     nonnegative: list[str] | None = None
     monotone: dict[str, Literal[-1, 1]] | None = None
     encoding: str | None = None  # of a CSV file; None: UTF-8
+    date_format: str | None = None  # strftime format of data.date, e.g. "%d/%m/%Y"
     max_quarantine_share: float = Field(0.2, ge=0.0, le=1.0)
     synthetic: SyntheticParams = SyntheticParams()
     accounts: AccountsParams = AccountsParams()

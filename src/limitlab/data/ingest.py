@@ -43,6 +43,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def parse_dates(raw: pd.Series, spec: DatasetSpec) -> pd.Series:
+    """Dates by ``data.date_format``; without one, ISO dates, and day/month-style dates such as
+    01/03/2021 (3 January or 1 March?) are refused rather than guessed."""
+    if spec.date_format:
+        return pd.to_datetime(raw, format=spec.date_format, errors="coerce")
+    text = raw.astype("string").str.strip()
+    day_month = text.str.fullmatch(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}").fillna(False)
+    if day_month.any():
+        example = text[day_month].iloc[0]
+        raise DataError(
+            f"{spec.path}: column {spec.date!r} holds dates like {example!r}, which may be "
+            "day/month or month/day; expected data.date_format to say which, for example "
+            "'%d/%m/%Y' or '%m/%d/%Y'"
+        )
+    return pd.to_datetime(raw, errors="coerce", format="ISO8601")
+
+
 def csv_header(path: Path, encoding: str | None = None) -> list[str]:
     """The column names of a CSV file; refuse an undecodable file or a repeated name."""
     codec = encoding or "utf-8"
@@ -163,7 +180,7 @@ def _row_reasons(
         duplicated = ids.notna() & ids.duplicated(keep="first")
         add(duplicated, spec.id, "duplicate_id", lambda: "duplicate id '" + ids.fillna("") + "'")
     if spec.date:
-        dates = pd.to_datetime(frame[spec.date], errors="coerce")
+        dates = parse_dates(frame[spec.date], spec)
         raw_dates = frame[spec.date].astype("string").fillna("")
         add(dates.isna(), spec.date, "not_a_date", lambda: "'" + raw_dates + "' is not a date")
     return refusals.reasons(), dict(sorted(refusals.counts.items()))
@@ -197,7 +214,7 @@ def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path("."
     accepted[BAD] = (target == str(spec.bad_value)).astype("int8")
     accepted = accepted.drop(columns=[spec.target]).reset_index(drop=True)
     if spec.date:
-        accepted[spec.date] = pd.to_datetime(accepted[spec.date])
+        accepted[spec.date] = parse_dates(accepted[spec.date], spec)
     quarantine = frame.loc[refused].astype("string").copy()
     quarantine.insert(0, ROW, np.flatnonzero(refused.to_numpy()) + 1)
     quarantine[REASON] = reasons[refused].to_numpy()

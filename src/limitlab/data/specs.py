@@ -44,6 +44,7 @@ class DatasetSpec:
     date: str | None = None
     truth: str | None = None
     encoding: str | None = None  # of a CSV file; None: UTF-8
+    date_format: str | None = None  # of the date column; None: ISO dates (YYYY-MM-DD)
     monotone: dict[str, int] = field(default_factory=dict)
     account: dict[str, str] = field(default_factory=dict)
 
@@ -209,7 +210,7 @@ SYNTHETIC_DIR = Path("data/synthetic")
 
 _ROLE_FIELDS = (
     "path", "target", "bad_value", "good_value", "id", "income", "debt", "requested_amount",
-    "date", "truth", "encoding",
+    "date", "truth", "encoding", "date_format",
 )  # fmt: skip
 _LIST_FIELDS = ("numeric", "categorical", "protected", "exclude", "nonnegative")
 _DICT_FIELDS = ("monotone",)
