@@ -35,6 +35,7 @@ def dask_client(params: TrainParams) -> Iterator[Client]:
             n_workers=params.dask_workers,
             threads_per_worker=params.dask_threads_per_worker,
             processes=True,
+            host="127.0.0.1",  # loopback only: a scheduler runs what any client sends it
             dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,
