@@ -7,7 +7,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from limitlab.tracking.runs import log_params, mask_secrets
+from limitlab.secrets import mask_secrets
+from limitlab.tracking.runs import log_params
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,16 @@ def test_a_password_in_params_is_not_in_the_store(
     logged = mlflow.get_run(run.info.run_id).data.params
     assert logged["tune.storage"] == "postgresql://optuna:***@db/optuna"
     assert b"hunter2-secret" not in store.read_bytes()
+
+
+def test_an_unreachable_study_database_is_one_line_without_the_password(tmp_path: Path) -> None:
+    from limitlab.config import TuneParams
+    from limitlab.errors import StateError
+    from limitlab.models.tuning import open_storage
+
+    url = "postgresql://optuna:hunter2-secret@127.0.0.1:1/optuna"  # nothing listens on port 1
+    with pytest.raises(StateError) as refused:
+        open_storage(TuneParams(storage=url), tmp_path / "study.journal")
+    message = str(refused.value)
+    assert message.startswith("tune.storage postgresql://optuna:***@127.0.0.1:1/optuna: cannot")
+    assert "hunter2" not in message and "\n" not in message

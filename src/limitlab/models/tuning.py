@@ -29,7 +29,9 @@ from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from limitlab.config import TuneParams
+from limitlab.errors import StateError
 from limitlab.models.families import N_THREADS, fit_xgboost_early_stopping, make_xgboost
+from limitlab.secrets import mask_secrets
 
 DIRECTION = "maximize"
 METRIC = "valid_auc"
@@ -84,12 +86,19 @@ def is_database(storage: str | None) -> bool:
 def open_storage(params: TuneParams, journal: Path) -> optuna.storages.BaseStorage:
     """The journal file, or the RDB storage named by ``tune.storage`` (with heartbeats)."""
     if is_database(params.storage):
-        return optuna.storages.RDBStorage(
-            str(params.storage),
-            heartbeat_interval=params.heartbeat_seconds,
-            grace_period=params.grace_seconds,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=params.max_retries),
-        )
+        try:
+            return optuna.storages.RDBStorage(
+                str(params.storage),
+                heartbeat_interval=params.heartbeat_seconds,
+                grace_period=params.grace_seconds,
+                failed_trial_callback=RetryFailedTrialCallback(max_retry=params.max_retries),
+            )
+        except Exception as exc:  # driver, network and authentication errors alike
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            raise StateError(
+                f"tune.storage {mask_secrets(str(params.storage))}: cannot open the study "
+                f"database ({mask_secrets(lines[0])[:200]}); expected a reachable database URL"
+            ) from None
     journal.parent.mkdir(parents=True, exist_ok=True)
     # An absolute path: the lock is a symlink to the journal, and Optuna frees a lock left by a
     # killed process after its grace period only when that link resolves.

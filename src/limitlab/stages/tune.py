@@ -33,7 +33,7 @@ from limitlab.stages.common import load_xy
 
 PARAMS = ("tune", "train.monotone")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "models", "paths.py",
-        "stages/common.py")  # fmt: skip
+        "secrets.py", "stages/common.py")  # fmt: skip
 
 
 def tuning_data(p: TuneParams) -> tuple[tuple, tuple]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import mlflow
@@ -11,9 +10,9 @@ from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from limitlab.io import flatten
+from limitlab.secrets import mask_secrets
 
 MAX_PARAM_LENGTH = 6000
-_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 def numeric_metrics(prefix: str, payload: dict) -> dict[str, float]:
@@ -23,11 +22,6 @@ def numeric_metrics(prefix: str, payload: dict) -> dict[str, float]:
         for name, value in flatten(payload, prefix).items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
-
-
-def mask_secrets(text: str) -> str:
-    """``scheme://user:password@host`` with the password replaced by ``***``."""
-    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def log_params(params: dict[str, Any]) -> None:
