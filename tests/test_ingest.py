@@ -177,3 +177,18 @@ def test_day_month_dates_need_a_format_and_are_read_by_it(tmp_path: Path) -> Non
     result = ingest(custom(path, id="id", date="applied", date_format="%d/%m/%Y"), 0.2)
     assert set(result.accepted["applied"].dt.month) == {3}
     assert result.accepted["applied"].dt.day.max() == 28
+
+
+def test_a_product_the_policy_does_not_offer_is_refused_at_ingest(tmp_path: Path) -> None:
+    text = "id,status,income,product\n" + "".join(
+        f"{i},{'bad' if i % 2 else 'good'},{50 + i},{'gold' if i == 7 else 'bnpl'}\n"
+        for i in range(1, 41)
+    )
+    path = write(tmp_path, text)
+    result = ingest(custom(path, id="id"), 0.2, products=("product", ["bnpl", "revolving"]))
+    assert result.quarantine[REASON].tolist() == [
+        "product: product 'gold' is unknown to the policy; expected one of ['bnpl', 'revolving']"
+    ]
+    assert result.metrics["quarantine_reasons"] == {"product:unknown_product": 1}
+    with pytest.raises(DataError, match=r"declared column\(s\) \['plan'\] not found"):
+        ingest(custom(path, id="id"), 0.2, products=("plan", ["bnpl"]))

@@ -153,7 +153,10 @@ def _target_labels(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> Datase
 
 
 def _row_reasons(
-    frame: pd.DataFrame, typed: pd.DataFrame, spec: DatasetSpec
+    frame: pd.DataFrame,
+    typed: pd.DataFrame,
+    spec: DatasetSpec,
+    products: tuple[str, list[str]] | None = None,
 ) -> tuple[pd.Series, dict[str, int]]:
     """One '; '-joined reason per refused row ('' for a kept row) and counts by column:problem."""
     refusals = RowRefusals(frame.index)
@@ -183,18 +186,31 @@ def _row_reasons(
         dates = parse_dates(frame[spec.date], spec)
         raw_dates = frame[spec.date].astype("string").fillna("")
         add(dates.isna(), spec.date, "not_a_date", lambda: "'" + raw_dates + "' is not a date")
+    if products:
+        column, known = products
+        names = frame[column].astype("string").str.strip()
+        expected = f"' is unknown to the policy; expected one of {sorted(known)}"
+        add(~names.isin(known).fillna(False), column, "unknown_product",
+            lambda: "product '" + names.fillna("") + expected)  # fmt: skip
     return refusals.reasons(), dict(sorted(refusals.counts.items()))
 
 
-def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path(".")) -> IngestResult:
+def ingest(
+    spec: DatasetSpec,
+    max_quarantine_share: float,
+    root: Path = Path("."),
+    products: tuple[str, list[str]] | None = None,
+) -> IngestResult:
     """Validate the file named by ``spec`` and return kept rows, refused rows and counts.
 
-    Raises :class:`DataError` for a file-level problem, or when more than
-    ``max_quarantine_share`` of the rows would be refused.
+    ``products`` is the policy's product column and its known products: a row naming another
+    product is refused here, not after training. Raises :class:`DataError` for a file-level
+    problem, or when more than ``max_quarantine_share`` of the rows would be refused.
     """
     path = root / spec.path
     frame = read_raw(path, spec.encoding)
-    missing = [c for c in spec.declared_columns if c not in frame.columns]
+    declared = [*spec.declared_columns, *([products[0]] if products else [])]
+    missing = [c for c in declared if c not in frame.columns]
     if missing:
         raise DataError(
             f"{path}: declared column(s) {missing} not found; the file has columns "
@@ -206,7 +222,7 @@ def ingest(spec: DatasetSpec, max_quarantine_share: float, root: Path = Path("."
         typed[column] = as_number(frame[column])
     for column in spec.categorical:
         typed[column] = frame[column].astype("string").str.strip()
-    reasons, reason_counts = _row_reasons(frame, typed, spec)
+    reasons, reason_counts = _row_reasons(frame, typed, spec, products)
     refused = reasons != ""
     typed.insert(0, ROW, np.arange(1, len(frame) + 1))
     accepted = typed.loc[~refused].copy()

@@ -8,15 +8,18 @@ from limitlab.data.ingest import check_quarantine_share, ingest
 from limitlab.data.specs import resolve_spec
 from limitlab.io import write_json, write_parquet
 
-PARAMS = ("data",)
+PARAMS = ("data", "limits.product_column", "limits.products")
 CODE = ("config.py", "data", "errors.py", "io.py", "paths.py")
 
 
 def run(params: Params) -> dict:
     """Write the kept rows, the quarantine and the typed spec; stop when too many were refused
-    (after writing the quarantine, so the user can read why)."""
+    (after writing the quarantine, so the user can read why). With ``limits.product_column``,
+    a row naming a product the policy does not offer is refused here."""
     spec = resolve_spec(params.data)
-    result = ingest(spec, params.data.max_quarantine_share)
+    column = params.limits.product_column
+    products = (column, list(params.limits.products)) if column else None
+    result = ingest(spec, params.data.max_quarantine_share, products=products)
     write_parquet(paths.ACCEPTED, result.accepted)
     write_parquet(paths.QUARANTINE, result.quarantine)
     result.spec.to_json(paths.SPEC)
