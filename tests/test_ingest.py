@@ -192,3 +192,13 @@ def test_a_product_the_policy_does_not_offer_is_refused_at_ingest(tmp_path: Path
     assert result.metrics["quarantine_reasons"] == {"product:unknown_product": 1}
     with pytest.raises(DataError, match=r"declared column\(s\) \['plan'\] not found"):
         ingest(custom(path, id="id"), 0.2, products=("plan", ["bnpl"]))
+
+
+def test_negative_values_in_undeclared_columns_are_kept_but_reported(tmp_path: Path) -> None:
+    text = GOOD.replace("1,good,100,5,a", "1,good,100,-5,a")
+    result = ingest(custom(write(tmp_path, text)), 0.2)  # no income or debt role: not refused
+    assert result.metrics["rows_quarantined"] == 0
+    assert result.metrics["negative_values_kept"] == {"debt": 1}
+    declared = ingest(custom(write(tmp_path, text), nonnegative=["debt"]), 0.2)
+    assert declared.metrics["rows_quarantined"] == 1
+    assert declared.metrics["negative_values_kept"] == {}

@@ -30,7 +30,8 @@ def summary_text() -> str:
     lines = [
         f"dataset     {ingest['dataset']} ({ingest['path']}, sha256 {ingest['sha256'][:12]})",
         f"rows        read {ingest['rows_read']:,}  used {ingest['rows_kept']:,}  "
-        f"quarantined {ingest['rows_quarantined']:,} (see {paths.QUARANTINE})",
+        f"quarantined {ingest['rows_quarantined']:,} (see {paths.QUARANTINE})"
+        + _negatives_note(ingest.get("negative_values_kept") or {}),
         f"champion    {evaluate['champion']} ({evaluate['calibration']['method']} calibration)  "
         f"test AUC {evaluate['auc']:.3f} [95% CI {evaluate['auc_ci95_low']:.3f}, "
         f"{evaluate['auc_ci95_high']:.3f}]  Gini {evaluate['gini']:.3f}  KS {evaluate['ks']:.3f}  "
@@ -96,6 +97,13 @@ def _monitor_lines() -> list[str]:
             f"{r['share_defaulters_cut_before_default']:.0%} of defaulters cut before default"
         )
     return lines
+
+
+def _negatives_note(negatives: dict[str, int]) -> str:
+    if not negatives:
+        return ""
+    shown = ", ".join(f"{c} ({n:,})" for c, n in negatives.items())
+    return f"; negative values kept in {shown}: list a column in data.nonnegative to refuse them"
 
 
 def print_summary() -> None:

@@ -253,6 +253,12 @@ def ingest(
         "quarantine_share": round(share, 6),
         "bad_rate": round(float(accepted[BAD].mean()), 6) if len(accepted) else None,
         "quarantine_reasons": reason_counts,
+        # kept, but worth a look: refused only when the column is in data.nonnegative
+        "negative_values_kept": {
+            c: int((accepted[c] < 0).sum())
+            for c in spec.numeric
+            if c not in spec.nonnegative and (accepted[c] < 0).any()
+        },
     }
     result = IngestResult(spec=spec, accepted=accepted, quarantine=quarantine, metrics=metrics)
     if share > max_quarantine_share:
