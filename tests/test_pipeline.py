@@ -143,6 +143,21 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert (root / "mlflow.db").is_file() and (root / "mlartifacts").is_dir()
 
 
+def test_no_real_applicant_row_is_in_the_store(built: tuple[Path, str]) -> None:
+    """The model's input examples are made from the training distribution, not copied."""
+    root, _ = built
+    accepted = pd.read_parquet(root / "data/interim/accepted.parquet")
+    found = 0
+    for path in (root / "mlartifacts").rglob("*example*.json"):
+        payload = json.loads(path.read_text())
+        table = payload.get("dataframe_split", payload)
+        rows = pd.DataFrame(table["data"], columns=table["columns"]).astype(str)
+        real = accepted[table["columns"]].astype(str)
+        assert rows.merge(real, how="inner").empty, f"{path.name} holds a real applicant row"
+        found += 1
+    assert found >= 2  # input_example.json and serving_input_example.json
+
+
 def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
     built: tuple[Path, str],
 ) -> None:

@@ -27,6 +27,7 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
 from limitlab.models.tuning import METRIC
+from limitlab.serving.example import synthetic_applicants
 from limitlab.serving.pyfunc import bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.registry import apply_gates
@@ -69,9 +70,8 @@ def _figures(champion: str, families: list[str]) -> dict:
 
 def _log_model(model_name: str) -> tuple[str, str]:
     """Log the pyfunc bundle and register it; return (model URI in the run, version)."""
-    test = pd.read_parquet(paths.split_path("test"))
     scorer = Scorer.from_project()
-    example = scorer.applicant_columns(test.head(5))
+    example = synthetic_applicants(pd.read_parquet(paths.split_path("train")), scorer)
     model_id = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN).model_id
     signature = infer_signature(example, bundle_output(scorer, example, model_id, "name/1"))
     info = mlflow.pyfunc.log_model(
@@ -138,8 +138,6 @@ def register_pipeline_run(params: Params) -> dict:
             mlflow.log_artifact(str(paths.POINTS_TABLE), "scorecard")
         for folder in (paths.BACKTEST, paths.MONITOR):
             mlflow.log_artifacts(str(folder), folder.name)
-        if paths.REVIEW_DECISIONS.is_file():
-            mlflow.log_artifact(str(paths.REVIEW_DECISIONS), "limits")
         for name in (
             "policy.json",
             "segments.json",
