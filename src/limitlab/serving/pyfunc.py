@@ -6,6 +6,8 @@ field and the problem (``INVALID_PARAMETER_VALUE``); no limit is ever returned f
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
@@ -13,6 +15,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from limitlab.errors import StateError
 from limitlab.limits.reasons import REASON_COLUMNS
 from limitlab.serving.scorer import Scorer
 from limitlab.serving.validate import validate_applicants
@@ -56,6 +59,22 @@ def registered_version(name: str, model_id: str) -> str:
         return ""
 
 
+def artifact_digests(artifacts: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 of each artifact file, logged with the model at registration."""
+    return {name: hashlib.sha256(Path(p).read_bytes()).hexdigest() for name, p in artifacts.items()}
+
+
+def check_digests(artifacts: dict[str, Any], expected: dict[str, str]) -> None:
+    """Refuse to unpickle a model whose files differ from the ones registered."""
+    found = artifact_digests({name: artifacts[name] for name in expected if name in artifacts})
+    changed = sorted(name for name, digest in expected.items() if found.get(name) != digest)
+    if changed:
+        raise StateError(
+            f"model artifact(s) {changed} differ from the digests logged at registration; "
+            "expected the files as registered (not loading them: a changed pickle can run code)"
+        )
+
+
 def refuse(message: str) -> MlflowException:
     return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
@@ -65,8 +84,9 @@ class LimitModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         a = context.artifacts
-        self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
         config = context.model_config or {}
+        check_digests(a, config.get("artifact_sha256") or {})
+        self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
         self.model_id = str(config.get("model_id", ""))
         self.version = registered_version(str(config.get("registered_name", "")), self.model_id)
 

@@ -28,7 +28,7 @@ from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
 from limitlab.models.tuning import METRIC
 from limitlab.serving.example import synthetic_applicants
-from limitlab.serving.pyfunc import bundle_output
+from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.registry import apply_gates
 from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
@@ -37,6 +37,7 @@ from limitlab.tracking.store import lineage_tags, project_root, use_project_stor
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
                        "monitor")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
+ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY}
 _REQUIREMENTS = (
     "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
     "pydantic", "ruamel.yaml", "cloudpickle",
@@ -77,13 +78,13 @@ def _log_model(model_name: str) -> tuple[str, str]:
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
         model_id=model_id,
-        model_config={"model_id": model_id, "registered_name": model_name},
-        python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
-        artifacts={
-            "spec": str(paths.SPEC),
-            "model": str(paths.CHAMPION),
-            "policy": str(paths.POLICY),
+        model_config={
+            "model_id": model_id,
+            "registered_name": model_name,
+            "artifact_sha256": artifact_digests(ARTIFACTS),
         },
+        python_model=str(Path(limitlab.__file__).parent / "serving" / "model_code.py"),
+        artifacts={name: str(path) for name, path in ARTIFACTS.items()},
         code_paths=[str(Path(limitlab.__file__).parent)],
         signature=signature,
         input_example=example,
