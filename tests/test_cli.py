@@ -45,3 +45,27 @@ def test_promoting_an_unknown_version_is_one_line(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert "registered model 'limitlab-pd' has no version '7'; expected one of []" in lines[0]
+
+
+def test_a_stage_of_a_second_pipeline_is_refused_while_the_first_runs(project: Path) -> None:
+    import subprocess
+    import sys
+
+    import psutil
+
+    from limitlab.pipeline_lock import lock_path
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = psutil.Process(other.pid).create_time()
+        lock_path(project).write_text(f"{other.pid}:{started:.3f}")
+        done = run(["limitlab", "ingest"], project, check=False)
+        assert done.returncode == 2
+        assert f"another pipeline (process {other.pid}) is running in" in done.stderr
+        assert not (project / "data/interim/accepted.parquet").exists()
+    finally:
+        other.kill()
+        other.wait()
+    done = run(["limitlab", "ingest"], project, check=False)  # a stale claim is taken over
+    assert done.returncode == 0, done.stderr
+    assert not lock_path(project).exists()  # run by hand: held for the stage only

@@ -16,6 +16,7 @@ import typer
 
 from limitlab.config import load_params
 from limitlab.errors import LimitlabError
+from limitlab.pipeline_lock import pipeline_lock
 from limitlab.stages import STAGES
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ def stop_on_bad_input() -> Iterator[None]:
 
 def _run_stage(name: str, params: Path, **options: object) -> None:
     module = importlib.import_module(f"limitlab.stages.{name}")
-    with stop_on_bad_input():
+    with stop_on_bad_input(), pipeline_lock():
         module.run(load_params(params), **options)
 
 
