@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 
 from limitlab.errors import StateError
+from limitlab.processes import process_alive, process_claim
 
 LOCK_NAME = "limitlab-pipeline.lock"
 
@@ -40,29 +41,17 @@ def pipeline_owner() -> psutil.Process:
     return psutil.Process()
 
 
-def _claim(process: psutil.Process) -> str:
-    return f"{process.pid}:{process.create_time():.3f}"
-
-
-def _alive(claim: str) -> bool:
-    try:
-        pid, started = claim.split(":")
-        return f"{psutil.Process(int(pid)).create_time():.3f}" == started
-    except (ValueError, psutil.Error):
-        return False
-
-
 @contextmanager
 def pipeline_lock(root: Path = Path(".")) -> Iterator[None]:
     """Hold the project for this stage's pipeline; refuse while another pipeline holds it."""
     owner = pipeline_owner()
-    mine = _claim(owner)
+    mine = process_claim(owner)
     path = lock_path(root)
     with open(path, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         held = handle.read().strip()
-        if held and held != mine and _alive(held):
+        if held and held != mine and process_alive(held):
             raise StateError(
                 f"another pipeline (process {held.split(':')[0]}) is running in "
                 f"{root.resolve()}; expected one pipeline at a time: wait for it to finish, or "

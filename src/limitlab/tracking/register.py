@@ -27,10 +27,11 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
 from limitlab.models.tuning import METRIC
+from limitlab.processes import process_claim
 from limitlab.serving.example import synthetic_applicants
 from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
-from limitlab.tracking.registry import apply_gates
+from limitlab.tracking.registry import PROCESS_TAG, apply_gates, clean_up_interrupted
 from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
@@ -109,9 +110,11 @@ def register_pipeline_run(params: Params) -> dict:
     champion = read_json(paths.metrics_path("train"))["champion"]
     best = read_json(paths.BEST_PARAMS)
     run_name = f"{spec.name}-{champion}"
+    cleaned = clean_up_interrupted(MlflowClient(), experiment_id, params.registry.model_name)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         mlflow.set_tags(
             {
+                PROCESS_TAG: process_claim(),
                 **lineage_tags(Path.cwd()),
                 "dataset.name": spec.name,
                 "dataset.path": spec.path,
@@ -169,6 +172,7 @@ def register_pipeline_run(params: Params) -> dict:
         "model_uri": model_uri,
         "registered_uri": f"models:/{params.registry.model_name}/{model_version}",
         "nested_trial_runs": n_trials,
+        "cleaned_up": cleaned,
         **gates,
     }
     write_json(paths.REGISTERED, result)

@@ -18,9 +18,13 @@ from mlflow.tracking import MlflowClient
 from limitlab.config import RegisterParams
 from limitlab.errors import StateError
 from limitlab.evaluation.metrics import classification_metrics
+from limitlab.processes import process_alive
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+GATES_TAG = "gates"
+INCOMPLETE = "incomplete: registration interrupted"
+PROCESS_TAG = "limitlab.process"
 
 
 def current_champion(client: MlflowClient, name: str) -> str | None:
@@ -122,7 +126,7 @@ def apply_gates(
             name, version, f"gate.{gate}", f"{'pass' if passed else 'fail'}: {why}"
         )
     promoted = all(passed for passed, _ in gates.values())
-    client.set_model_version_tag(name, version, "gates", "passed" if promoted else "failed")
+    client.set_model_version_tag(name, version, GATES_TAG, "passed" if promoted else "failed")
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
         client.set_model_version_tag(name, version, "promoted", "by gates")
@@ -133,7 +137,7 @@ def apply_gates(
 def promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
     """Make ``version`` the champion by hand, recording the reason and the previous champion."""
     try:
-        client.get_model_version(name, version)
+        found = client.get_model_version(name, version)
     except MlflowException:
         try:
             known = sorted(int(v.version) for v in client.search_model_versions(f"name = '{name}'"))
@@ -142,7 +146,32 @@ def promote(client: MlflowClient, name: str, version: str, reason: str) -> None:
         raise StateError(
             f"registered model {name!r} has no version {version!r}; expected one of {known}"
         ) from None
+    if found.tags.get(GATES_TAG) not in {"passed", "failed"}:
+        raise StateError(
+            f"{name} version {version} was not fully registered (gates "
+            f"{found.tags.get(GATES_TAG, 'never checked')}); expected a version whose "
+            "registration finished: run `dvc repro` to register a complete one"
+        )
     previous = current_champion(client, name)
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "promoted", f"by hand: {reason}")
     client.set_model_version_tag(name, version, "previous_champion", previous or "none")
+
+
+def clean_up_interrupted(client: MlflowClient, experiment_id: str, name: str) -> dict:
+    """Close what a killed ``register`` left: runs still RUNNING whose process has ended are
+    marked FAILED, and model versions without gate results are tagged incomplete (they can
+    never be promoted). Returns the run ids and versions it closed."""
+    runs = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    stale = [r for r in runs if not process_alive(r.data.tags.get(PROCESS_TAG, ""))]
+    for found in stale:
+        client.set_tag(found.info.run_id, "limitlab.interrupted", "true")
+        client.set_terminated(found.info.run_id, status="FAILED")
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        versions = []
+    half_made = [v.version for v in versions if GATES_TAG not in v.tags]
+    for version in half_made:
+        client.set_model_version_tag(name, version, GATES_TAG, INCOMPLETE)
+    return {"runs_failed": [r.info.run_id for r in stale], "versions_incomplete": half_made}
