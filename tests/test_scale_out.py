@@ -117,7 +117,9 @@ def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
     ]
     assert retry_of.count(killed) == 1, "the killed trial ran again exactly once"
     redo = finished[retry_of.index(killed)]
-    assert redo.params == study.trials[killed].params
+    # the retry reuses every value the killed trial had drawn (a kill during its suggestions
+    # leaves some undrawn, and the retry draws those)
+    assert study.trials[killed].params.items() <= redo.params.items()
     originals = [t.number for t, r in zip(finished, retry_of, strict=True) if r is None]
     assert len(set(originals)) == len(originals) == N_TRIALS - 1  # none repeated
     pids = {t.user_attrs["worker_pid"] for t in finished}
