@@ -69,3 +69,12 @@ def test_a_stage_of_a_second_pipeline_is_refused_while_the_first_runs(project: P
     done = run(["limitlab", "ingest"], project, check=False)  # a stale claim is taken over
     assert done.returncode == 0, done.stderr
     assert not lock_path(project).exists()  # run by hand: held for the stage only
+
+
+def test_a_stage_run_before_its_inputs_exist_names_the_missing_file(project: Path) -> None:
+    done = run(["limitlab", "train"], project, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: data/interim/spec.json: not found; `limitlab train` expected it from an earlier "
+        "stage (run `dvc repro`, which runs the stages in order)"
+    ]

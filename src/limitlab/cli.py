@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from limitlab.config import load_params
-from limitlab.errors import LimitlabError
+from limitlab.errors import LimitlabError, StateError
 from limitlab.pipeline_lock import pipeline_lock
 from limitlab.stages import STAGES
 
@@ -46,7 +46,14 @@ def stop_on_bad_input() -> Iterator[None]:
 def _run_stage(name: str, params: Path, **options: object) -> None:
     module = importlib.import_module(f"limitlab.stages.{name}")
     with stop_on_bad_input(), pipeline_lock():
-        module.run(load_params(params), **options)
+        try:
+            module.run(load_params(params), **options)
+        except FileNotFoundError as exc:  # an input an earlier stage writes is not there
+            missing = exc.filename or str(exc)
+            raise StateError(
+                f"{missing}: not found; `limitlab {name}` expected it from an earlier stage "
+                "(run `dvc repro`, which runs the stages in order)"
+            ) from None
 
 
 def _add_stage(name: str, help_text: str) -> None:
