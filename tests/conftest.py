@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,18 @@ def execute_notebook(
         os.environ.clear()
         os.environ.update(saved)
     return book
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty MLflow SQLite store in ``tmp_path``, made MLflow's current one for the test
+    (also over a store another test set with ``mlflow.set_tracking_uri``)."""
+    import mlflow
+
+    store = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{store}"
+    previous = mlflow.get_tracking_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield store
+    mlflow.set_tracking_uri(previous)

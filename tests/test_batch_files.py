@@ -80,8 +80,7 @@ def test_a_bad_input_file_is_one_refusal_before_any_model_loads(
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 
-def test_an_unknown_model_is_one_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+def test_an_unknown_model_is_one_refusal(tmp_path: Path, fresh_store: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("a\n1\n")
     with pytest.raises(StateError, match=r"models:/limitlab-pd@champion: the model could not "

@@ -17,9 +17,8 @@ NAME = "limitlab-pd"
 
 
 def test_a_killed_registration_is_closed_and_its_version_never_promoted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fresh_store: Path
 ) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     client = MlflowClient()
     experiment = client.create_experiment("t", artifact_location=(tmp_path / "a").as_uri())
     dead = client.create_run(experiment, tags={PROCESS_TAG: "999999:1.000"})  # no such process

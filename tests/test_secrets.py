@@ -26,11 +26,8 @@ def test_passwords_in_urls_are_masked(url: str, masked: str) -> None:
     assert mask_secrets(url) == masked
 
 
-def test_a_password_in_params_is_not_in_the_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = tmp_path / "mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+def test_a_password_in_params_is_not_in_the_store(tmp_path: Path, fresh_store: Path) -> None:
+    store = fresh_store
     experiment = mlflow.create_experiment("t", artifact_location=(tmp_path / "a").as_uri())
     with mlflow.start_run(experiment_id=experiment) as run:
         log_params({"tune.storage": "postgresql://optuna:hunter2-secret@db/optuna", "a": 1})
