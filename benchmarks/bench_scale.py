@@ -132,8 +132,8 @@ def trials_per_minute(folder: Path, trials: int) -> dict:
         (folder / "models/tune/study.journal").unlink(missing_ok=True)
         run = timed(["limitlab", "tune", "--params", "tune_bench.yaml", "--workers",
                      str(workers)], folder)  # fmt: skip
-        result = json.loads((folder / "reports/metrics/tune.json").read_text())
-        records = json.loads((folder / "models/tune/trials.json").read_text())
+        result = json.loads((folder / "models/tune/timings.json").read_text())
+        records = result["trials"].values()
         span = (max(r["end_ms"] for r in records) - min(r["start_ms"] for r in records)) / 1000
         out[f"{workers}_workers"] = {
             "trials": trials,

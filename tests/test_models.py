@@ -130,3 +130,34 @@ def test_source_feature_names() -> None:
     assert source_feature("cat__Job=fixed") == "Job"
     assert source_feature("num__missingindicator_Income") == "Income"
     assert source_feature("num__debt_to_income") == "debt_to_income"
+
+
+def test_the_same_fit_pickles_to_the_same_bytes() -> None:
+    import pickle
+
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"income": rng.lognormal(4.5, 0.5, 800), "job": rng.choice(["a", "b"], 800)})
+    y = (rng.uniform(size=800) < 0.3).astype(int)
+    fits = [ScorecardModel(["income"], ["job"], ScorecardParams()).fit(x, y) for _ in range(2)]
+    assert pickle.dumps(fits[0]) == pickle.dumps(fits[1])  # no fit timings inside
+
+
+def test_trial_records_hold_what_trials_found_not_when_they_ran() -> None:
+    import optuna
+
+    from limitlab.models.tuning import trial_records, trial_timings
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker_pid", 123)
+        return trial.suggest_float("x", 0, 1)
+
+    records = []
+    for _ in range(2):
+        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=3))
+        study.optimize(objective, n_trials=3)
+        records.append(trial_records(study))
+    assert records[0] == records[1]
+    assert "worker_pid" not in records[0][0]["user_attrs"] and "start_ms" not in records[0][0]
+    timings = trial_timings(study)
+    assert sorted(timings) == ["0", "1", "2"] and timings["2"]["worker_pid"] == 123
+    assert timings["2"]["end_ms"] >= timings["2"]["start_ms"]

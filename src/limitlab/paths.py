@@ -18,6 +18,7 @@ TUNE_DIR = MODELS / "tune"
 STUDY_JOURNAL = TUNE_DIR / "study.journal"
 BEST_PARAMS = TUNE_DIR / "best_params.json"
 TRIALS = TUNE_DIR / "trials.json"
+TUNE_TIMINGS = TUNE_DIR / "timings.json"  # when and how long: kept out of DVC's outputs
 TRAIN_DIR = MODELS / "train"
 LIMITS = REPORTS / "limits"
 DECISIONS = LIMITS / "decisions.parquet"

@@ -141,6 +141,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
             scaling_method_params={"pdo": p.pdo, "odds": p.odds, "scorecard_points": p.base_points},
         )
         self.scorecard_ = scorecard.fit(self._select(frame), (y == self.classes_[1]).astype(int))
+        _forget_timings(self.scorecard_)
         return self
 
     def _select(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +188,14 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
             best = float((coef[variable] * bins).min()) if len(bins) else 0.0
             out[variable] = coef[variable] * woe[variable].to_numpy(float) - best
         return pd.DataFrame(out, index=inputs.index)
+
+
+def _forget_timings(scorecard: Any) -> None:
+    """Zero optbinning's fit timings (``_time_*``): the same data then pickles to the same bytes."""
+    process = scorecard.binning_process_
+    for part in (scorecard, process, *process._binned_variables.values()):
+        for name in [n for n in vars(part) if n.startswith("_time")]:
+            setattr(part, name, 0.0)
 
 
 def _as_frame(X: Any) -> pd.DataFrame:

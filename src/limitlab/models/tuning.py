@@ -240,25 +240,39 @@ def tune(
     return study
 
 
+RUN_ATTRS = {"worker_pid"}  # where a trial ran, not what it found
+_ENDED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
 def trial_records(study: optuna.Study) -> list[dict]:
-    """Finished trials as plain records (number, state, value, params, times in ms)."""
-
-    def ms(moment: object) -> int | None:
-        return int(moment.timestamp() * 1000) if moment else None
-
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    """Ended trials as plain records: number, state, value, params, attributes. Nothing in them
+    depends on when or where a trial ran, so the same study gives the same records."""
     return [
         {
             "number": t.number,
             "state": t.state.name,
             "value": t.value,
             "params": t.params,
-            "user_attrs": t.user_attrs,
+            "user_attrs": {k: v for k, v in t.user_attrs.items() if k not in RUN_ATTRS},
+        }
+        for t in study.get_trials(deepcopy=False, states=_ENDED)
+    ]
+
+
+def trial_timings(study: optuna.Study) -> dict[str, dict]:
+    """When and where each ended trial ran (start and end in ms, worker pid), by number."""
+
+    def ms(moment: object) -> int | None:
+        return int(moment.timestamp() * 1000) if moment else None
+
+    return {
+        str(t.number): {
             "start_ms": ms(t.datetime_start),
             "end_ms": ms(t.datetime_complete),
+            **{k: t.user_attrs[k] for k in RUN_ATTRS if k in t.user_attrs},
         }
-        for t in study.get_trials(deepcopy=False, states=states)
-    ]
+        for t in study.get_trials(deepcopy=False, states=_ENDED)
+    }
 
 
 def retry_dead_worker_trials(study: optuna.Study, pid: int) -> list[int]:

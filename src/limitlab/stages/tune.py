@@ -26,6 +26,7 @@ from limitlab.models.tuning import (
     stratified_sample,
     study_name,
     trial_records,
+    trial_timings,
     tune,
     work,
 )
@@ -92,10 +93,11 @@ def run(params: Params, workers: int | None = None) -> dict:
     }
     write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
     write_json(paths.TRIALS, trial_records(study))
-    run_figures = {
+    setup = {
         "workers": n_workers,
         "storage": "database" if is_database(params.tune.storage) else "journal",
-        "seconds": round(seconds, 3),
     }
-    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:7]} | run_figures)
-    return result | run_figures
+    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:7]} | setup)
+    timings = {"seconds": round(seconds, 3), "trials": trial_timings(study)}
+    write_json(paths.TUNE_TIMINGS, timings)  # not a DVC output: timings differ run to run
+    return result | setup | {"seconds": timings["seconds"]}

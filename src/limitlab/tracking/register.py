@@ -150,9 +150,13 @@ def register_pipeline_run(params: Params) -> dict:
         ):
             mlflow.log_artifact(str(paths.LIMITS / name), "limits")
         trials = read_json(paths.TRIALS)
+        timings = read_json(paths.TUNE_TIMINGS) if paths.TUNE_TIMINGS.is_file() else {}
+        if "seconds" in timings:
+            mlflow.log_metric("tune.seconds", timings["seconds"])
         n_trials = log_trials(
-            MlflowClient(), experiment_id, run.info.run_id, best["study_name"], trials, METRIC
-        )
+            MlflowClient(), experiment_id, run.info.run_id, best["study_name"], trials, METRIC,
+            timings.get("trials", {}),
+        )  # fmt: skip
         model_uri, model_version = _log_model(params.registry.model_name)
         test_rows = pd.read_parquet(paths.split_path("test"))
         gates = apply_gates(

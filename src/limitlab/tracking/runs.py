@@ -41,10 +41,13 @@ def log_trials(
     study_name: str,
     trials: list[dict],
     metric: str,
+    timings: dict[str, dict],
 ) -> int:
-    """Log each trial record (see ``trial_records``) as a child run; return the count."""
+    """Log each trial record (see ``trial_records``) as a child run, with its start and end
+    from ``timings`` (see ``trial_timings``) where known; return the count."""
     for trial in trials:
-        start = trial["start_ms"]
+        when = timings.get(str(trial["number"]), {})
+        start = when.get("start_ms")
         child = client.create_run(
             experiment_id,
             start_time=start,
@@ -63,5 +66,5 @@ def log_trials(
             metrics.append(Metric(metric, float(trial["value"]), start or 0, 0))
         client.log_batch(run_id, metrics=metrics, params=params)
         status = "FAILED" if trial["state"] == "FAIL" else "FINISHED"
-        client.set_terminated(run_id, status=status, end_time=trial["end_ms"])
+        client.set_terminated(run_id, status=status, end_time=when.get("end_ms"))
     return len(trials)
