@@ -161,3 +161,16 @@ def test_trial_records_hold_what_trials_found_not_when_they_ran() -> None:
     timings = trial_timings(study)
     assert sorted(timings) == ["0", "1", "2"] and timings["2"]["worker_pid"] == 123
     assert timings["2"]["end_ms"] >= timings["2"]["start_ms"]
+
+
+def test_a_model_file_does_not_depend_on_which_equal_strings_share_memory(tmp_path) -> None:
+    import joblib
+
+    from limitlab.io import dump_model
+
+    shared = "verbose"
+    fresh = "".join(["verb", "ose"])  # equal, but another object
+    dump_model([{shared: 1}, {shared: 2}], tmp_path / "a.joblib")
+    dump_model([{shared: 1}, {fresh: 2}], tmp_path / "b.joblib")
+    assert (tmp_path / "a.joblib").read_bytes() == (tmp_path / "b.joblib").read_bytes()
+    assert joblib.load(tmp_path / "b.joblib") == [{"verbose": 1}, {"verbose": 2}]

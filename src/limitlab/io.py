@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,35 @@ def flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+class _CanonicalPickler(pickle._Pickler):
+    """A pickler that writes equal strings once and refers to them after: the bytes no longer
+    depend on which equal strings happened to be one object in memory."""
+
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._strings: dict[str, str] = {}
+
+    def save_str(self, obj: str) -> None:
+        canonical = self._strings.setdefault(obj, obj)
+        seen = self.memo.get(id(canonical))
+        if seen is not None:
+            self.write(self.get(seen[0]))
+            return
+        pickle._Pickler.save_str(self, canonical)
+
+    dispatch[str] = save_str
+
+
+def dump_model(model: Any, path: Path) -> None:
+    """Pickle a fitted model so that the same fit gives the same bytes (DVC hashes them);
+    ``joblib.load`` reads it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        _CanonicalPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(model)
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import joblib
 import pandas as pd
 
 from limitlab import paths
@@ -10,7 +9,7 @@ from limitlab.config import Params
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
-from limitlab.io import write_json, write_parquet
+from limitlab.io import dump_model, write_json, write_parquet
 
 PARAMS = ("features",)
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "paths.py")
@@ -30,8 +29,7 @@ def run(params: Params) -> dict:
         matrix = pipeline.transform(raw_inputs(part, spec)).astype("float32")
         matrix[BAD] = part[BAD].to_numpy()
         write_parquet(paths.features_path(name), matrix.reset_index(drop=True), ROW_GROUPS)
-    paths.FEATURES_MODEL.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, paths.FEATURES_MODEL)
+    dump_model(pipeline, paths.FEATURES_MODEL)
     names = list(pipeline.get_feature_names_out())
     metrics = {"n_features": len(names), "features": names}
     write_json(paths.metrics_path("features"), metrics)

@@ -14,7 +14,7 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import raw_inputs
-from limitlab.io import read_json, write_json
+from limitlab.io import dump_model, read_json, write_json
 from limitlab.models.calibration import calibrated
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
 from limitlab.models.selection import choose_champion
@@ -58,13 +58,12 @@ def run(params: Params) -> dict:
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
         pipelines[family] = pipeline
-        paths.model_path(family).parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(pipeline, paths.model_path(family))
+        dump_model(pipeline, paths.model_path(family))
     champion = choose_champion(valid, params.train.selection_metric, params.train.champion)
     model = calibrated(
         pipelines[champion], params.train.calibration, raw_inputs(valid_raw, spec), y_valid
     )
-    joblib.dump(model, paths.CHAMPION)
+    dump_model(model, paths.CHAMPION)
     if "scorecard" in pipelines:
         points = pipelines["scorecard"][-1].points_table().to_dict("records")
         write_json(paths.POINTS_TABLE, points)
