@@ -174,3 +174,17 @@ def test_a_model_file_does_not_depend_on_which_equal_strings_share_memory(tmp_pa
     dump_model([{shared: 1}, {fresh: 2}], tmp_path / "b.joblib")
     assert (tmp_path / "a.joblib").read_bytes() == (tmp_path / "b.joblib").read_bytes()
     assert joblib.load(tmp_path / "b.joblib") == [{"verbose": 1}, {"verbose": 2}]
+
+
+def test_a_model_file_does_not_depend_on_the_string_hash_seed(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from limitlab.io import dump_model; "
+        "dump_model({'fields': {'pdo', 'odds', 'base_points', 'max_n_bins'}}, Path(sys.argv[1]))"
+    )
+    for seed in ("1", "2"):
+        env = {"PYTHONHASHSEED": seed, "PATH": ""}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / seed)], env=env, check=True)
+    assert (tmp_path / "1").read_bytes() == (tmp_path / "2").read_bytes()

@@ -39,8 +39,8 @@ def flatten(mapping: dict, prefix: str = "") -> dict[str, Any]:
 
 
 class _CanonicalPickler(pickle._Pickler):
-    """A pickler that writes equal strings once and refers to them after: the bytes no longer
-    depend on which equal strings happened to be one object in memory."""
+    """A pickler whose bytes depend on the model only: equal strings are written once and
+    referred to after (not per object in memory), sets of strings in sorted order."""
 
     dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
 
@@ -57,6 +57,23 @@ class _CanonicalPickler(pickle._Pickler):
         pickle._Pickler.save_str(self, canonical)
 
     dispatch[str] = save_str
+
+    def save_set(self, obj: set) -> None:
+        """A set of strings in sorted order (iteration order follows string hashing, which
+        differs from process to process)."""
+        if not all(isinstance(item, str) for item in obj):
+            pickle._Pickler.save_set(self, obj)
+            return
+        self.write(pickle.EMPTY_SET)
+        self.memoize(obj)
+        items = sorted(obj)
+        for start in range(0, len(items), self._BATCHSIZE):
+            self.write(pickle.MARK)
+            for item in items[start : start + self._BATCHSIZE]:
+                self.save(item)
+            self.write(pickle.ADDITEMS)
+
+    dispatch[set] = save_set
 
 
 def dump_model(model: Any, path: Path) -> None:
