@@ -78,12 +78,18 @@ def test_unknown_target_values_are_quarantined(tmp_path: Path) -> None:
     assert result.metrics["quarantine_reasons"] == {"status:missing": 1, "status:unknown_target": 1}
 
 
-def test_text_in_numeric_column_negative_income_and_duplicate_id(tmp_path: Path) -> None:
+def forty_good_rows_and(tmp_path: Path, bad_rows: list[str]) -> tuple[object, dict]:
+    """Ingest 40 valid rows followed by ``bad_rows``; the result and reasons by row number."""
     rows = [f"{i},{'bad' if i % 2 else 'good'},{50 + i},1,a" for i in range(1, 41)]
-    rows += ["41,good,abc,1,a", "42,bad,-10,1,b", "3,good,70,1,a"]
-    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows) + "\n")
+    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows + bad_rows) + "\n")
     result = ingest(custom(path, id="id", income="income"), 0.2)
-    reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+    return result, dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+
+
+def test_text_in_numeric_column_negative_income_and_duplicate_id(tmp_path: Path) -> None:
+    result, reasons = forty_good_rows_and(
+        tmp_path, ["41,good,abc,1,a", "42,bad,-10,1,b", "3,good,70,1,a"]
+    )
     assert reasons == {
         41: "income: 'abc' is not a number",
         42: "income: -10 is negative; expected >= 0",
@@ -132,11 +138,9 @@ def yaml_params() -> dict:
 
 
 def test_infinite_and_overflowing_numbers_are_quarantined(tmp_path: Path) -> None:
-    rows = [f"{i},{'bad' if i % 2 else 'good'},{50 + i},1,a" for i in range(1, 41)]
-    rows += ["41,good,inf,1,a", "42,bad,1e308,1,b", "43,good,70,-Infinity,a"]
-    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows) + "\n")
-    result = ingest(custom(path, id="id", income="income"), 0.2)
-    reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+    result, reasons = forty_good_rows_and(
+        tmp_path, ["41,good,inf,1,a", "42,bad,1e308,1,b", "43,good,70,-Infinity,a"]
+    )
     assert reasons == {
         41: "income: inf is out of range; expected within +-1e+15",
         42: "income: 1e308 is out of range; expected within +-1e+15",
