@@ -174,6 +174,10 @@ def test_a_model_file_does_not_depend_on_which_equal_strings_share_memory(tmp_pa
     dump_model([{shared: 1}, {fresh: 2}], tmp_path / "b.joblib")
     assert (tmp_path / "a.joblib").read_bytes() == (tmp_path / "b.joblib").read_bytes()
     assert joblib.load(tmp_path / "b.joblib") == [{"verbose": 1}, {"verbose": 2}]
+    arrays = {"x": np.arange(200_000.0), "y": np.ones((300, 40), dtype="float32")}
+    dump_model(arrays, tmp_path / "arrays.joblib")  # large buffers take another path
+    back = joblib.load(tmp_path / "arrays.joblib")
+    assert (back["x"] == arrays["x"]).all() and back["y"].dtype == "float32"
 
 
 def test_a_model_file_does_not_depend_on_the_string_hash_seed(tmp_path) -> None:

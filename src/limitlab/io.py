@@ -81,7 +81,7 @@ def dump_model(model: Any, path: Path) -> None:
     ``joblib.load`` reads it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
-        _CanonicalPickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(model)
+        _CanonicalPickler(handle, protocol=4).dump(model)  # 5 trips the pure-Python pickler
 
 
 def write_json(path: Path, payload: Any) -> None:
