@@ -52,9 +52,9 @@ ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
 		--default-artifact-root $(CURDIR)/mlartifacts --host $(HOST) --port $(PORT)
 
-serve: env ## Serve models:/limitlab-pd@champion with MLflow on 127.0.0.1:$(SERVE_PORT)
-	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/mlflow.db $(RUN) mlflow models serve \
-		-m models:/$(MODEL)@champion --env-manager local --host $(HOST) --port $(SERVE_PORT)
+serve: env ## Serve models:/limitlab-pd@champion on 127.0.0.1:$(SERVE_PORT), one worker per core
+	MLFLOW_TRACKING_URI=sqlite:///$(CURDIR)/mlflow.db $(RUN) limitlab serve \
+		--model models:/$(MODEL)@champion --host $(HOST) --port $(SERVE_PORT)
 
 lab: env ## JupyterLab on 127.0.0.1 (installs the lab group)
 	$(UV) sync --frozen --group lab

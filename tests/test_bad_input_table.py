@@ -3,6 +3,7 @@ and the value; no row is lost (rows read = kept + quarantined) and nothing is mi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from limitlab.data.columns import REASON
 from limitlab.data.ingest import ingest
 from limitlab.data.specs import DataError, resolve_spec
 from limitlab.errors import LimitlabError
+from limitlab.serving.pyfunc import MAX_ROWS_VARIABLE, LimitModel, Refusal, max_rows
+from limitlab.serving.server import check_json_body, csv_as_json
 from limitlab.serving.validate import validate_applicants
 
 from .test_validate import scorer
@@ -149,3 +152,89 @@ def test_a_request_without_a_required_column_names_it() -> None:
     frame = pd.DataFrame([{"Income": 100.0, "Job": "a"}])
     with pytest.raises(LimitlabError, match=r"missing required column\(s\) \['Debt'\]"):
         validate_applicants(frame, scorer())
+
+
+# The model server, before MLflow parses the body: (body, content type, status, message)
+GOOD_RECORD = '{"Income": 100, "Debt": 0, "Job": "a"}'
+BODY_CASES = {
+    "malformed json": (b"{not json", "application/json", 400,
+                       "request body is not valid JSON: Expecting property name enclosed in "
+                       "double quotes at line 1 column 2"),
+    "empty body": (b"", "application/json", 400,
+                   "request body is not valid JSON: Expecting value at line 1 column 1"),
+    "json list": (b"[1, 2]", "application/json", 400, "got a JSON list"),
+    "no table key": (b'{"rows": []}', "application/json", 400,
+                     "expected exactly one of the keys ['dataframe_split', 'dataframe_records'], "
+                     "got keys ['rows']"),
+    "two table keys": (b'{"dataframe_split": {}, "dataframe_records": []}', "application/json",
+                       400, "expected exactly one of the keys"),
+    "split without columns": (b'{"dataframe_split": {"data": [[1]]}}', "application/json", 400,
+                              "the column names are missing"),
+    "records not objects": (b'{"dataframe_records": [1, 2]}', "application/json", 400,
+                            'expected "dataframe_records" to be a list of objects'),
+    "repeated json column": (b'{"dataframe_split": {"columns": ["Income", "Income"], '
+                             b'"data": [[1, 2]]}}', "application/json", 400,
+                             "column(s) ['Income'] appear more than once"),
+    "too many rows": (('{"dataframe_records": [' + ", ".join([GOOD_RECORD] * 4) + "]}").encode(),
+                      "application/json", 413, "4 rows in one request; the limit is 3"),
+    "csv not utf-8": ("Income,Debt,Job\n1,0,caf\xe9\n".encode("latin-1"), "text/csv", 400,
+                      "request body is not UTF-8 (byte 23); expected UTF-8 CSV"),
+    "csv unterminated quote": (b'Income,Debt,Job\n1,0,"a\n', "text/csv", 400,
+                               "request body cannot be read as CSV (Error tokenizing data"),
+    "repeated csv column": (b"Income,Income,Job\n1,2,a\n", "text/csv", 400,
+                            "column(s) ['Income'] appear more than once"),
+    "too many csv rows": (b"Income,Debt,Job\n" + b"1,0,a\n" * 4, "text/csv", 413,
+                          "4 rows in one request; the limit is 3"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BODY_CASES))
+def test_a_bad_request_body_is_one_refusal_without_the_rows(case: str) -> None:
+    body, content_type, status, message = BODY_CASES[case]
+    refused = csv_as_json(body, limit=3) if content_type == "text/csv" else check_json_body(body, 3)
+    assert isinstance(refused, tuple), refused
+    assert refused[0] == status and message in refused[1] and "\n" not in refused[1]
+    assert "caf" not in refused[1] and "Income,Debt" not in refused[1]
+
+
+def test_a_good_csv_body_goes_on_as_text_for_the_model_to_check() -> None:
+    passed = csv_as_json(b"Income,Debt,Job\n1e400,,a\n", limit=3)
+    assert isinstance(passed, bytes)
+    table = json.loads(passed)["dataframe_split"]
+    assert table == {"columns": ["Income", "Debt", "Job"], "data": [["1e400", None, "a"]]}
+    assert check_json_body(passed, 3) is None
+
+
+def test_a_refusal_from_the_model_keeps_its_message_and_status() -> None:
+    refusal = Refusal("row 0: Income: -1 is negative; expected >= 0", 400)
+    refusal.message = f"Failed to predict data '{GOOD_RECORD}'. \nError: {refusal.message}"
+    assert refusal.message == "row 0: Income: -1 is negative; expected >= 0"
+    assert json.loads(refusal.serialize_as_json())["message"] == refusal.message
+    assert "stack_trace" not in refusal.serialize_as_json()
+    assert Refusal("too many", 413).get_http_status_code() == 413
+
+
+def test_the_served_model_refuses_more_rows_than_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = LimitModel()
+    model.scorer = scorer()
+    monkeypatch.setenv(MAX_ROWS_VARIABLE, "2")
+    model.max_rows = max_rows()
+    frame = pd.DataFrame([{"Income": 1.0, "Debt": 0.0, "Job": "a"}] * 3)
+    with pytest.raises(Refusal) as refused:
+        model.predict(None, frame)
+    assert refused.value.get_http_status_code() == 413
+    assert refused.value.message.startswith("3 rows in one request; the limit is 2")
+    monkeypatch.setenv(MAX_ROWS_VARIABLE, "many")
+    with pytest.raises(LimitlabError, match="LIMITLAB_SERVE_MAX_ROWS='many'; expected a positive"):
+        max_rows()
+
+
+def test_a_defect_while_scoring_is_a_500_without_the_trace() -> None:
+    model = LimitModel()
+    model.scorer = scorer()  # no fitted model: scoring a valid row fails inside
+    with pytest.raises(Refusal) as refused:
+        model.predict(None, pd.DataFrame([{"Income": 1.0, "Debt": 0.0, "Job": "a"}]))
+    assert refused.value.get_http_status_code() == 500
+    assert refused.value.message == "internal error while scoring; see the server log"

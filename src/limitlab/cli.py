@@ -136,6 +136,40 @@ def score(
 
 
 @app.command()
+def serve(
+    model: Annotated[str, typer.Option("--model", help="Registry URI or model folder.")] = (
+        "models:/limitlab-pd@champion"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 5001,
+    workers: Annotated[int, typer.Option(min=0, help="Server processes (0: one per core).")] = 0,
+    max_rows: Annotated[int, typer.Option(min=1, help="Rows per request; more get 413.")] = 10_000,
+) -> None:
+    """Serve a registered model with MLflow's scoring server behind limitlab's request guard."""
+    import os
+
+    import mlflow
+
+    from limitlab.serving.batch import load_limit_model
+    from limitlab.serving.pyfunc import MAX_ROWS_VARIABLE
+    from limitlab.serving.server import MODEL_VARIABLE
+    from limitlab.tracking.store import tracking_uri
+
+    os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri())
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    with stop_on_bad_input():
+        load_limit_model(model)  # an unknown alias or a changed file: one line, before binding
+    os.environ.update({MODEL_VARIABLE: model, MAX_ROWS_VARIABLE: str(max_rows)})
+    workers = workers or os.cpu_count() or 1
+    typer.echo(f"serving {model} on http://{host}:{port} with {workers} worker(s), "
+               f"at most {max_rows:,} rows per request")  # fmt: skip
+    command = [sys.executable, "-m", "uvicorn", "--factory", "limitlab.serving.server:create_app",
+               "--host", host, "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning"]  # fmt: skip
+    os.execv(sys.executable, command)
+
+
+@app.command()
 def summary() -> None:
     """Print what the last pipeline run produced."""
     from limitlab.report import print_summary

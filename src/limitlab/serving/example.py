@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from limitlab.serving.scorer import Scorer
 
@@ -27,3 +28,13 @@ def synthetic_applicants(frame: pd.DataFrame, scorer: Scorer, n: int = 5) -> pd.
             top = values.dropna().value_counts().index.tolist() or [None]
             columns[name] = pd.Series([top[i % len(top)] for i in range(n)], dtype=values.dtype)
     return pd.DataFrame(columns)
+
+
+def applicant_schema(example: pd.DataFrame) -> Schema:
+    """The model's input schema: the applicant columns, each of any type and optional to MLflow.
+
+    MLflow's own enforcement would convert a JSON ``true`` to 1.0, refuse an integer column
+    for a float one and answer a missing column with the submitted rows; the bundle's
+    validation does those checks instead, naming the row, the field and the value.
+    """
+    return Schema([ColSpec(AnyType(), str(name), required=False) for name in example.columns])

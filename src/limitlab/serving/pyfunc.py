@@ -1,19 +1,22 @@
 """The MLflow pyfunc bundle: raw applicant rows in; PD, grade, limit, caps and reasons out.
 
 Rows that fail validation make the whole request fail with a 4xx answer naming the row, the
-field and the problem (``INVALID_PARAMETER_VALUE``); no limit is ever returned for them.
+field and the problem (``INVALID_PARAMETER_VALUE``); no limit is ever returned for them. The
+answer carries that one message only: no stack trace and none of the submitted rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
 from limitlab.errors import StateError
 from limitlab.limits.reasons import REASON_COLUMNS
@@ -27,6 +30,8 @@ OUTPUT_COLUMNS = (
 REVIEW_COLUMNS = ("action", "current_limit", "new_limit", "review_reason_1", "review_reason_2",
                   "review_reason_3", "review_reason_4")  # fmt: skip
 MAX_REASONS_SHOWN = 5
+MAX_ROWS_VARIABLE = "LIMITLAB_SERVE_MAX_ROWS"  # set by `limitlab serve`; no limit when unset
+log = logging.getLogger(__name__)
 
 
 def bundle_output(
@@ -75,8 +80,39 @@ def check_digests(artifacts: dict[str, Any], expected: dict[str, str]) -> None:
         )
 
 
-def refuse(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+class Refusal(MlflowException):
+    """An answer the server sends as it is: MLflow's scoring server prefixes the message of an
+    error raised in ``predict`` with the submitted rows, so the message here cannot be replaced."""
+
+    def __init__(self, message: str, status: int = 400, error_code: int = INVALID_PARAMETER_VALUE):
+        super().__init__(message, error_code=error_code)
+        self.status = status
+
+    @property
+    def message(self) -> str:
+        return self._refusal
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_refusal"):  # the first value, from __init__; later ones dropped
+            self._refusal = value
+
+    def get_http_status_code(self) -> int:
+        return self.status
+
+
+def refuse(message: str, status: int = 400) -> Refusal:
+    return Refusal(message, status)
+
+
+def max_rows() -> int | None:
+    """The serving row limit, from the environment (``None``: no limit)."""
+    value = os.environ.get(MAX_ROWS_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise StateError(f"{MAX_ROWS_VARIABLE}={value!r}; expected a positive whole number")
+    return int(value)
 
 
 class LimitModel(mlflow.pyfunc.PythonModel):
@@ -89,11 +125,35 @@ class LimitModel(mlflow.pyfunc.PythonModel):
         self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
         self.model_id = str(config.get("model_id", ""))
         self.version = registered_version(str(config.get("registered_name", "")), self.model_id)
+        self.max_rows = max_rows()
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        frame = pd.DataFrame(model_input).reset_index(drop=True)
+        try:
+            return self._decide(model_input)
+        except Refusal:
+            raise
+        except Exception:  # a defect, not bad input: the log has it, the client one line
+            log.exception("scoring failed")
+            raise Refusal("internal error while scoring; see the server log", 500,
+                          INTERNAL_ERROR) from None  # fmt: skip
+
+    def _decide(self, model_input: Any) -> pd.DataFrame:
+        if not isinstance(model_input, pd.DataFrame):
+            raise refuse("expected applicant rows as a table (dataframe_split or "
+                         f"dataframe_records), got {type(model_input).__name__}")  # fmt: skip
+        frame = model_input.reset_index(drop=True)
         if frame.empty:
             raise refuse("no applicant rows in the request; expected at least one")
+        limit = getattr(self, "max_rows", None)
+        if limit is not None and len(frame) > limit:
+            raise refuse(
+                f"{len(frame):,} rows in one request; the limit is {limit:,} "
+                "(score files with `limitlab score`)",
+                413,
+            )
+        duplicated = sorted(set(frame.columns[frame.columns.duplicated()]))
+        if duplicated:
+            raise refuse(f"column(s) {duplicated} appear more than once; expected each once")
         try:
             typed, reasons = validate_applicants(frame, self.scorer)
         except ValueError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
 
 import limitlab
@@ -28,7 +28,7 @@ from limitlab.evaluation import plots
 from limitlab.io import read_json, write_json
 from limitlab.models.tuning import METRIC
 from limitlab.processes import process_claim
-from limitlab.serving.example import synthetic_applicants
+from limitlab.serving.example import applicant_schema, synthetic_applicants
 from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.registry import PROCESS_TAG, apply_gates, clean_up_interrupted
@@ -75,7 +75,10 @@ def _log_model(model_name: str) -> tuple[str, str]:
     scorer = Scorer.from_project()
     example = synthetic_applicants(pd.read_parquet(paths.split_path("train")), scorer)
     model_id = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN).model_id
-    signature = infer_signature(example, bundle_output(scorer, example, model_id, "name/1"))
+    signature = ModelSignature(
+        applicant_schema(example),
+        infer_signature(example, bundle_output(scorer, example, model_id, "name/1")).outputs,
+    )
     info = mlflow.pyfunc.log_model(
         name=MODEL_NAME_IN_RUN,
         model_id=model_id,
