@@ -13,6 +13,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -210,8 +212,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(url: str, body: bytes) -> tuple[int, str]:
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, str]:
+    request = urllib.request.Request(url, body, {"Content-Type": content_type})
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read().decode()
@@ -219,16 +221,14 @@ def post(url: str, body: bytes) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
-@pytest.mark.server
-def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> None:
-    root, _ = built
+@contextmanager
+def serving(root: Path, command: list[str]) -> Iterator[str]:
+    """A model server started by ``command`` (with ``--port`` added); yields its base URL."""
     port = free_port()
     env = {**stage_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
     server = subprocess.Popen(
-        ["mlflow", "models", "serve", "-m", f"models:/{MODEL}@champion", "--env-manager",
-         "local", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        [*command, "--port", str(port)], cwd=root, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
@@ -241,7 +241,32 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
             except OSError:
                 time.sleep(0.5)
         else:
-            raise AssertionError("the model server did not answer /ping within 180 s")
+            raise AssertionError(f"{command[0]} did not answer /ping within 180 s")
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def applicant_rows(root: Path, n: int) -> pd.DataFrame:
+    spec = read(root, "data/interim/spec.json")
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(n)
+    columns = [c for c in test.columns if not c.startswith("_") and c not in spec["protected"]]
+    return test[columns]
+
+
+def split_body(rows: pd.DataFrame) -> bytes:
+    return json.dumps(
+        {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
+    ).encode()
+
+
+@pytest.mark.server
+def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> None:
+    root, _ = built
+    command = ["mlflow", "models", "serve", "-m", f"models:/{MODEL}@champion", "--env-manager",
+               "local", "--host", "127.0.0.1"]  # fmt: skip
+    with serving(root, command) as base:
         spec = read(root, "data/interim/spec.json")
         assert read(root, "reports/register.json")["promoted"] is True
         test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(20)
@@ -276,12 +301,13 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
         assert 400 <= status < 500 and "Income" in text, (status, text)
         negative = rows.copy()
         negative.loc[negative.index[2], "Income"] = -50.0
+        negative.loc[negative.index[1], "Amount"] = 12345.678  # must not come back
         body = json.dumps(
             {"dataframe_split": json.loads(negative.to_json(orient="split", index=False))}
         )
         status, text = post(f"{base}/invocations", body.encode())
         assert status == 400 and "row 2: Income: -50.0 is negative" in text, (status, text)
-        assert "predictions" not in text
+        assert "predictions" not in text and "12345.678" not in text
         status, text = post(f"{base}/invocations", b"")
         assert 400 <= status < 500, (status, text)
         big = rows.sample(100_000, replace=True, random_state=0)
@@ -291,9 +317,93 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
         status, _ = post(f"{base}/invocations", json.dumps({"dataframe_split": json.loads(
             rows.head(1).to_json(orient="split", index=False))}).encode())  # fmt: skip
         assert status == 200  # still serving after the refusals
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        status, _ = post(f"{base}/invocations", split_body(applicant_rows(root, 5)))
+        assert status == 200  # integer columns, as read from a CSV, are accepted
+
+
+MARK = 24680.135  # a value put in every request below; no answer may echo it
+
+
+def bad_requests(rows: pd.DataFrame) -> dict[str, tuple[bytes, str, int, str]]:
+    """(body, content type, status, message) for the guarded server, from good rows."""
+    rows = rows.assign(Amount=MARK).astype(object)
+
+    def changed(column: str, value: object, row: int = 1) -> bytes:
+        frame = rows.copy()
+        frame.loc[frame.index[row], column] = value
+        return split_body(frame)
+
+    dropped = split_body(rows.drop(columns=["Income"]))
+    records = rows.to_dict(orient="records")
+    records[0]["Income"] = True
+    repeated = json.loads(split_body(rows))
+    repeated["dataframe_split"]["columns"][1] = repeated["dataframe_split"]["columns"][0]
+    cases = {
+        "malformed json": (b'{"dataframe_split": ' + str(MARK).encode(), "application/json",
+                           400, "request body is not valid JSON"),
+        "not utf-8": (b'{"dataframe_records": [{"Job": "caf\xe9"}]}', "application/json", 400,
+                      "request body is not UTF-8 (byte 35)"),
+        "no table key": (b'{"rows": []}', "application/json", 400,
+                         "expected exactly one of the keys"),
+        "missing column": (dropped, "application/json", 400, "missing required column(s) "
+                           "['Income']"),
+        "text in a number": (changed("Income", "a lot"), "application/json", 400,
+                             "row 1: Income: 'a lot' is not a number"),
+        "json true in a number": (json.dumps({"dataframe_records": records}).encode(),
+                                  "application/json", 400,
+                                  "row 0: Income: 'True' is not a number"),
+        "negative": (changed("Debt", -5.0, 2), "application/json", 400,
+                     "row 2: Debt: -5.0 is negative; expected >= 0"),
+        "overflowing": (changed("Income", 1e308), "application/json", 400,
+                        "row 1: Income: 1e+308 is out of range"),
+        "no rows": (split_body(rows.head(0)), "application/json", 400,
+                    "no applicant rows in the request"),
+        "too many rows": (split_body(pd.concat([rows] * 11)), "application/json", 413,
+                          "55 rows in one request; the limit is 50"),
+        "repeated column": (json.dumps(repeated).encode(), "application/json", 400,
+                            "appear more than once; expected each once"),
+        "csv text in a number": (rows.assign(Income="lots").to_csv(index=False).encode(),
+                                 "text/csv", 400, "row 0: Income: 'lots' is not a number"),
+        "unsupported type": (b"<applicants/>", "application/xml", 415,
+                             "only supports the following content types"),
+    }  # fmt: skip
+    return cases
+
+
+@pytest.fixture(scope="module")
+def guarded(built: tuple[Path, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    root, _ = built
+    command = ["limitlab", "serve", "--model", f"models:/{MODEL}@champion", "--workers", "1",
+               "--max-rows", "50"]  # fmt: skip
+    with serving(root, command) as base:
+        yield base, applicant_rows(root, 5)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("case", [
+    "malformed json", "not utf-8", "no table key", "missing column", "text in a number",
+    "json true in a number", "negative", "overflowing", "no rows", "too many rows",
+    "repeated column", "csv text in a number", "unsupported type",
+])  # fmt: skip
+def test_guarded_server_refuses_a_bad_request_in_one_line(
+    guarded: tuple[str, pd.DataFrame], case: str
+) -> None:
+    base, rows = guarded
+    body, content_type, status, message = bad_requests(rows)[case]
+    got, text = post(f"{base}/invocations", body, content_type)
+    assert got == status and message in text, (got, text)
+    assert str(MARK) not in text and "stack_trace" not in text and "Traceback" not in text
+    assert "site-packages" not in text and "predictions" not in text
+    status, text = post(f"{base}/invocations", split_body(rows))
+    assert status == 200 and len(json.loads(text)["predictions"]) == len(rows)
+
+
+@pytest.mark.server
+def test_guarded_server_scores_csv_and_json_alike(guarded: tuple[str, pd.DataFrame]) -> None:
+    base, rows = guarded
+    _, as_json = post(f"{base}/invocations", split_body(rows))
+    _, as_csv = post(f"{base}/invocations", rows.to_csv(index=False).encode(), "text/csv")
+    assert json.loads(as_csv) == json.loads(as_json)
 
 
 def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
