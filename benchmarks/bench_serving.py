@@ -1,7 +1,8 @@
-"""Batch-scoring throughput against raw XGBoost predict, and model-server latency on loopback.
+"""Batch-scoring throughput against raw XGBoost predict, and model-server latency and load on
+loopback: MLflow's server alone and behind limitlab's guard, with one worker and one per core.
 
 Needs a finished `make repro` (a registered @champion). Usage:
-    uv run python benchmarks/bench_serving.py [ROWS]      (default 1,000,000)
+    uv run python benchmarks/bench_serving.py [ROWS] [--server-only]   (default 1,000,000 rows)
 Prints figures only; nothing here is asserted.
 """
 
@@ -59,51 +60,86 @@ def batch(n: int) -> None:
     )
 
 
-def latency() -> None:
+def start_server(command: list[str]) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # uvicorn
     env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracking_uri(ROOT)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL, "--env-manager", "local",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [*command, "--host", "127.0.0.1", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/ping", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        columns = mlflow.pyfunc.load_model(MODEL).metadata.get_input_schema().input_names()
-        for size, repeats in ((1, 200), (1000, 50)):
-            body = json.dumps(
-                {
-                    "dataframe_split": json.loads(
-                        applicants(size, columns).to_json(orient="split", index=False)
-                    )
-                }
-            ).encode()
-            timings = []
-            for _ in range(repeats):
-                request = urllib.request.Request(
-                    f"{base}/invocations", body, {"Content-Type": "application/json"}
-                )
-                start = time.perf_counter()
-                urllib.request.urlopen(request, timeout=60).read()
-                timings.append(time.perf_counter() - start)
-            ms = np.array(timings) * 1000
-            print(f"server, {size:>5}-row request x {repeats}: median {np.median(ms):.1f} ms, "
-                  f"p99 {np.quantile(ms, 0.99):.1f} ms")  # fmt: skip
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"{base}/ping", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    return server, base
+
+
+def timed_post(url: str, body: bytes) -> float:
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    start = time.perf_counter()
+    urllib.request.urlopen(request, timeout=120).read()
+    return time.perf_counter() - start
+
+
+def figures(label: str, seconds: list[float], wall: float | None = None) -> None:
+    ms = np.array(seconds) * 1000
+    rate = f", {len(seconds) / wall:.1f} requests/s" if wall else ""
+    print(f"{label}: p50 {np.median(ms):.0f} ms, p99 {np.quantile(ms, 0.99):.0f} ms{rate}")
+
+
+def latency(clients: int = 20, per_client: int = 25) -> None:
+    """Sequential requests, then ``clients`` concurrent one-row clients (closed loop)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    columns = mlflow.pyfunc.load_model(MODEL).metadata.get_input_schema().input_names()
+    rows = applicants(1000, columns)
+    one = [split_body(rows.iloc[[i]]) for i in range(clients * per_client)]
+    thousand = split_body(rows)
+    mlflow_serve = [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL,
+                    "--env-manager", "local"]  # fmt: skip
+    guarded = [sys.executable, "-m", "limitlab.cli", "serve", "--model", MODEL]
+    servers = {
+        "mlflow models serve (1 worker)": mlflow_serve,
+        "limitlab serve --workers 1": [*guarded, "--workers", "1"],
+        f"limitlab serve (default: {os.cpu_count()} workers)": guarded,
+    }
+    for name, command in servers.items():
+        server, base = start_server(command)
+        url = f"{base}/invocations"
+        try:
+            timed_post(url, one[0])  # warm-up
+            figures(f"{name}, 1-row requests one at a time x 200",
+                    [timed_post(url, one[i]) for i in range(200)])  # fmt: skip
+            figures(f"{name}, 1000-row requests one at a time x 20",
+                    [timed_post(url, thousand) for _ in range(20)])  # fmt: skip
+
+            def client(k: int, url: str = url) -> list[float]:
+                return [timed_post(url, one[k * per_client + i]) for i in range(per_client)]
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                seconds = [t for ts in pool.map(client, range(clients)) for t in ts]
+            figures(f"{name}, {clients} concurrent clients x {per_client} 1-row requests",
+                    seconds, time.perf_counter() - start)  # fmt: skip
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def split_body(rows: pd.DataFrame) -> bytes:
+    table = json.loads(rows.to_json(orient="split", index=False))
+    return json.dumps({"dataframe_split": table}).encode()
 
 
 if __name__ == "__main__":
     mlflow.set_tracking_uri(tracking_uri(ROOT))
-    batch(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if "--server-only" not in sys.argv:
+        batch(int(arguments[0]) if arguments else 1_000_000)
     latency()

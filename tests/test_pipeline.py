@@ -172,20 +172,25 @@ def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
         f"model = mlflow.pyfunc.load_model('models:/{MODEL}@champion')\n"
         "columns = model.metadata.get_input_schema().input_names()\n"
         "test = pd.read_parquet('data/interim/splits/test.parquet')\n"
-        "numeric = [c for c in columns if pd.api.types.is_numeric_dtype(test[c])]\n"
-        "out = model.predict(test[columns].astype({c: 'float64' for c in numeric}))\n"
-        "out.to_parquet('fresh.parquet')\n"
+        "model.predict(test[columns]).to_parquet('fresh.parquet')\n"  # as Parquet gives it
+        "test[columns].to_csv('test.csv', index=False)\n"
+        "frame = pd.read_csv('test.csv')\n"
+        "whole = [c for c in frame.select_dtypes('number') if (frame[c] % 1 == 0).all()]\n"
+        "frame = frame.astype({c: 'int64' for c in whole})\n"
+        "assert len(whole) >= 3, whole\n"
+        "model.predict(frame).to_parquet('from_csv.parquet')\n"
         "import json; open('columns.json', 'w').write(json.dumps(columns))\n"
     )
     env = {**stage_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
     done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    got = pd.read_parquet(root / "fresh.parquet")
     expected = pd.read_parquet(root / "reports/limits/decisions.parquet")
-    np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
-    for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
-        assert got[column].tolist() == expected[column].tolist(), column
+    for name in ("fresh.parquet", "from_csv.parquet"):  # int64 columns, as each reader gives them
+        got = pd.read_parquet(root / name)
+        np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
+        for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
+            assert got[column].tolist() == expected[column].tolist(), (name, column)
     assert set(got["model_id"]) == {
         client.get_model_version(MODEL, version.version).tags["model_id"]
     }
