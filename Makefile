@@ -21,8 +21,9 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --inexact: a group another target installed (lab) stays installed, so no target undoes another
 env: $(UV) ## Create .venv from uv.lock (Python 3.11+)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --inexact
 
 repro: env ## Set up, run the whole pipeline (dvc repro) on the default data, print a summary
 	$(RUN) dvc repro
@@ -58,7 +59,8 @@ serve: env ## Serve models:/limitlab-pd@champion on 127.0.0.1:$(SERVE_PORT), one
 
 lab: env ## JupyterLab on 127.0.0.1 (installs the lab group)
 	$(UV) sync --frozen --group lab
-	$(UV) run --frozen --group lab jupyter lab --ip $(HOST) --no-browser
+	$(UV) run --frozen --group lab jupyter lab --ip $(HOST) --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-clean: ## Remove pipeline outputs (keeps data/raw, the MLflow store and the environment)
-	rm -rf data/interim data/processed models reports
+clean: ## Remove pipeline outputs: git-ignored files only (keeps tracked files, data/raw, mlflow.db, .venv)
+	git clean -fdqX -- data/interim data/processed models reports

@@ -118,6 +118,11 @@ def execute_notebook(
     )
     saved = dict(os.environ)
     os.environ.update(stage_env())  # the kernel inherits this process's environment
+    # ... but not the environment's tools on PATH: a kernel started outside `make lab` has
+    # no `dvc` or `limitlab` command, so the notebooks must not need one
+    os.environ["PATH"] = os.pathsep.join(
+        p for p in saved.get("PATH", "").split(os.pathsep) if p and Path(p) != BIN
+    )
     try:
         client.execute()
     finally:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +157,26 @@ def test_every_stage_module_is_short_and_in_dvc_yaml() -> None:
     for stage in STAGES:
         lines = len((SRC / "stages" / f"{stage}.py").read_text().splitlines())
         assert lines < 150, f"stages/{stage}.py has {lines} lines; a stage module stays thin"
+
+
+def test_committed_lock_matches_the_code_params_and_data() -> None:
+    """``dvc.lock`` records the hashes of the code, params and raw data each stage ran with; a
+    lock left behind by a change would make a fresh clone's ``make repro`` rewrite it."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([str(bin_dir / "dvc"), "status", "--json"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+
+    def in_git(path: str) -> bool:
+        return path in tracked or any(t.startswith(path.rstrip("/") + "/") for t in tracked)
+
+    stale = {}
+    for stage, changes in json.loads(done.stdout or "{}").items():
+        for change in changes:
+            deps = change.get("changed deps", {}) if isinstance(change, dict) else {}
+            changed = [p for p, what in deps.items() if isinstance(what, dict) or in_git(p)]
+            if changed:
+                stale[stage] = changed
+    assert not stale, f"dvc.lock is stale for {stale}; run `make repro` and commit dvc.lock"
