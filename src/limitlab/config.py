@@ -406,6 +406,7 @@ class RegisterParams(_Section):
     min_test_auc: float = Field(0.70, ge=0.5, le=1.0)
     max_test_ece: float = Field(0.08, gt=0.0, le=1.0)
     champion_tolerance: float = Field(0.01, ge=0.0, le=0.5)
+    champion_alpha: float = Field(0.05, gt=0.0, lt=1.0)
 
 
 class Params(_Section):

@@ -15,5 +15,18 @@ CODE = (".",)
 
 
 def run(params: Params) -> dict:
-    """Write ``reports/register.json`` (run id, model version, gate results)."""
-    return register_pipeline_run(params)
+    """Write ``reports/register.json`` (run id, model version, gate results); print the gates'
+    decision in one line."""
+    result = register_pipeline_run(params)
+    print(decision_line(result))
+    return result
+
+
+def decision_line(result: dict) -> str:
+    """``<model> v<N>: @champion|@challenger only (<why>)``, naming the gates that failed."""
+    name = f"{result['model_name']} v{result['model_version']}"
+    gates = result["gates"]
+    if result["promoted"]:
+        return f"{name}: @champion, all gates passed ({gates['vs_champion']['why']})"
+    failed = "; ".join(f"{g}: {v['why']}" for g, v in gates.items() if not v["passed"])
+    return f"{name}: @challenger only, not promoted ({failed})"

@@ -162,6 +162,7 @@ def register_pipeline_run(params: Params) -> dict:
         )  # fmt: skip
         model_uri, model_version = _log_model(params.registry.model_name)
         test_rows = pd.read_parquet(paths.split_path("test"))
+        decisions = pd.read_parquet(paths.DECISIONS, columns=["pd"])
         gates = apply_gates(
             MlflowClient(),
             params.registry,
@@ -169,6 +170,7 @@ def register_pipeline_run(params: Params) -> dict:
             test,
             test_rows,
             test_rows[BAD].to_numpy(),
+            decisions["pd"].to_numpy(float),
         )
         mlflow.set_tag("registry.promoted", str(gates["promoted"]).lower())
     result = {

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from limitlab.config import RegisterParams
 from limitlab.errors import StateError
-from limitlab.evaluation.metrics import classification_metrics
+from limitlab.evaluation.metrics import classification_metrics, paired_auc_test
 from limitlab.processes import process_alive
 
 CHAMPION = "champion"
@@ -50,8 +50,8 @@ model.predict(test[columns].astype(numeric))[["pd"]].to_parquet(output)
 """
 
 
-def champion_auc_on(name: str, test: pd.DataFrame, y: np.ndarray) -> float:
-    """Test AUC of the current ``@champion`` on this run's test rows.
+def champion_pd_on(name: str, test: pd.DataFrame) -> np.ndarray:
+    """PDs of the current ``@champion`` for this run's test rows.
 
     The champion is scored in a process of its own, where its bundled code is the code that
     runs (as under ``mlflow models serve``): a champion registered by an earlier limitlab still
@@ -69,12 +69,33 @@ def champion_auc_on(name: str, test: pd.DataFrame, y: np.ndarray) -> float:
         if done.returncode != 0:
             lines = (done.stderr or "").strip().splitlines() or ["no output"]
             raise StateError(f"the champion could not score the test rows: {lines[-1]}")
-        pd_ = pd.read_parquet(output)["pd"].to_numpy(float)
-    return classification_metrics(y, pd_)["auc"]
+        return pd.read_parquet(output)["pd"].to_numpy(float)
+
+
+def versus_champion(
+    rules: RegisterParams, champion: str, y: np.ndarray, new_pd: np.ndarray, old_pd: np.ndarray
+) -> tuple[bool, str]:
+    """The challenger against the champion on the same rows: refused when worse on both AUC and
+    ECE, when its AUC is lower by more than the tolerance, or lower with DeLong's paired test
+    significant at ``champion_alpha``."""
+    new, old = classification_metrics(y, new_pd), classification_metrics(y, old_pd)
+    test = paired_auc_test(y, new_pd, old_pd)
+    worse_auc, worse_ece = new["auc"] < old["auc"], new["ece"] > old["ece"]
+    figures = (
+        f"AUC {new['auc']:.4f} vs {old['auc']:.4f} (DeLong p={test['p_value']:.3f}), ECE "
+        f"{new['ece']:.4f} vs {old['ece']:.4f}, champion v{champion}, same test rows"
+    )
+    if worse_auc and worse_ece:
+        return False, f"worse on both discrimination and calibration: {figures}"
+    if worse_auc and test["p_value"] < rules.champion_alpha:
+        return False, f"AUC significantly lower (alpha {rules.champion_alpha}): {figures}"
+    if new["auc"] < old["auc"] - rules.champion_tolerance:
+        return False, f"AUC lower by more than {rules.champion_tolerance}: {figures}"
+    return True, f"not worse: {figures}"
 
 
 def gate_results(
-    evaluate: dict, rules: RegisterParams, champion: str | None, champion_auc: float | str | None
+    evaluate: dict, rules: RegisterParams, champion: str | None, comparison: tuple[bool, str]
 ) -> dict[str, tuple[bool, str]]:
     """Each gate: (passed, why)."""
     auc, ece = evaluate["auc"], evaluate["ece"]
@@ -88,17 +109,7 @@ def gate_results(
             f"test ECE {ece:.4f}, maximum {rules.max_test_ece}",
         ),
     }
-    if champion is None:
-        gates["vs_champion"] = (True, "no champion yet")
-    elif isinstance(champion_auc, str):
-        gates["vs_champion"] = (False, f"champion v{champion} cannot be compared: {champion_auc}")
-    else:
-        floor = champion_auc - rules.champion_tolerance
-        gates["vs_champion"] = (
-            auc >= floor,
-            f"test AUC {auc:.4f} vs champion v{champion} {champion_auc:.4f} on the same test "
-            f"data (tolerance {rules.champion_tolerance})",
-        )
+    gates["vs_champion"] = (True, "no champion yet") if champion is None else comparison
     return gates
 
 
@@ -109,17 +120,22 @@ def apply_gates(
     evaluate: dict,
     test: pd.DataFrame,
     y: np.ndarray,
+    new_pd: np.ndarray,
 ) -> dict:
-    """Alias the new version ``@challenger``; promote it when every gate passes. Tag the results."""
+    """Alias the new version ``@challenger``; promote it when every gate passes. Tag the results.
+
+    ``new_pd`` is the new version's PD for the rows of ``test`` (outcomes ``y``).
+    """
     name = rules.model_name
     champion = current_champion(client, name)
-    champion_auc: float | str | None = None
+    comparison = (True, "")
     if champion is not None:
         try:
-            champion_auc = champion_auc_on(name, test, y)
+            comparison = versus_champion(rules, champion, y, new_pd, champion_pd_on(name, test))
         except Exception as exc:  # any failure to score means: not comparable
-            champion_auc = f"{type(exc).__name__}: {exc}"[:300]
-    gates = gate_results(evaluate, rules, champion, champion_auc)
+            comparison = (False, f"champion v{champion} cannot be compared: "
+                                 f"{type(exc).__name__}: {exc}"[:300])  # fmt: skip
+    gates = gate_results(evaluate, rules, champion, comparison)
     client.set_registered_model_alias(name, CHALLENGER, version)
     for gate, (passed, why) in gates.items():
         client.set_model_version_tag(
