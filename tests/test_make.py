@@ -7,8 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from .conftest import REPO, TEST_ENV
 
 OUTPUT_DIRS = ("data/interim", "data/processed", "models", "reports")

@@ -443,18 +443,21 @@ def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) ->
     root, _ = built
     client = client_for(root)
     champion_before = client.get_model_version_by_alias(MODEL, "champion").version
-    run(["dvc", "exp", "run", "-n", "worse", "-S", "train.families=[xgboost]",
-         "-S", "tune.n_trials=1", "-S", "tune.max_depth=[1,1]",
-         "-S", "tune.learning_rate=[0.01,0.011]", "-S", "tune.max_estimators=10",
-         "-S", "tune.early_stopping_rounds=5"], root)  # fmt: skip
+    done = run(["dvc", "exp", "run", "-n", "worse", "-S", "train.families=[xgboost]",
+                "-S", "tune.n_trials=1", "-S", "tune.max_depth=[1,1]",
+                "-S", "tune.learning_rate=[0.01,0.011]", "-S", "tune.max_estimators=10",
+                "-S", "tune.early_stopping_rounds=5"], root)  # fmt: skip
     registered = read(root, "reports/register.json")
     version = str(registered["model_version"])
     assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == version
     assert client.get_model_version_by_alias(MODEL, "champion").version == champion_before
     tags = client.get_model_version(MODEL, version).tags
     assert tags["gates"] == "failed"
-    assert tags["gate.vs_champion"].startswith("fail: test AUC")
+    assert tags["gate.vs_champion"].startswith("fail: ")
+    assert "DeLong p=" in tags["gate.vs_champion"]
     assert f"champion v{champion_before}" in tags["gate.vs_champion"]
+    line = f"{MODEL} v{version}: @challenger only, not promoted (vs_champion: "
+    assert line in done.stdout, done.stdout
     run(["limitlab", "promote", version, "--reason", "manual override for the test"], root)
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == version
     assert client.get_model_version(MODEL, version).tags["promoted"] == (
