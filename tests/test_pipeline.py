@@ -121,7 +121,7 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert data.params["tune.n_trials"] == str(FAST_TUNE["n_trials"])
     assert data.params["data.dataset"] == "credit_scoring"
     evaluate = read(root, "reports/metrics/evaluate.json")
-    assert data.metrics["test_auc"] == pytest.approx(evaluate["auc"])
+    assert data.metrics["evaluate.auc"] == pytest.approx(evaluate["auc"])
     assert data.metrics["ingest.rows_kept"] == 4454
     sha = hashlib.sha256((root / "data/raw/credit_scoring.csv").read_bytes()).hexdigest()
     assert data.tags["dataset.sha256"] == sha
@@ -129,7 +129,18 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert data.tags["mlflow.source.git.commit"] == head
     assert parent.inputs.dataset_inputs[0].dataset.name == "credit_scoring"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    assert {"plots/roc.png", "plots/calibration.png", "plots/ks.png"} <= artifacts
+    figures = ("roc", "calibration", "ks", "pd_by_outcome", "gains", "optuna_history")
+    assert {f"plots/{name}.png" for name in figures} <= artifacts
+    tables = {a.path for a in client.list_artifacts(parent.info.run_id, "tables")}
+    assert tables == {f"tables/{t}_table.json" for t in ("band", "gains", "calibration")}
+    champion = read(root, "reports/metrics/train.json")["champion"]
+    assert parent.info.run_name.startswith(f"credit_scoring-{champion}-")
+    assert data.tags["mlflow.note.content"].startswith("```\ndataset     credit_scoring")
+    assert not [m for m in data.metrics if m.startswith("test_")]  # one name per metric
+    assert client.get_experiment(parent.info.experiment_id).tags["mlflow.note.content"]
+    version = client.get_model_version(MODEL, read(root, "reports/register.json")["model_version"])
+    assert version.description.startswith(f"{champion} with") and "test AUC" in version.description
+    assert client.get_registered_model(MODEL).description.startswith("Probability of default")
     points = client.list_artifacts(parent.info.run_id, "scorecard")
     assert [a.path for a in points] == ["scorecard/scorecard_points.json"]
     exp_id = parent.info.experiment_id
@@ -504,6 +515,15 @@ def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
     assert by_exp["queued-isotonic"].data.params["train.calibration"] == "isotonic"
     for found in by_exp.values():
         assert found.info.artifact_uri.startswith((root / "mlartifacts").as_uri())
+    # the study was tuned once, by the first pipeline run: these runs link to its trials
+    (first,) = [r for r in runs if "dvc.experiment" not in r.data.tags][:1]
+    for name, found in by_exp.items():
+        assert found.data.tags["trials.logged_by"] == first.info.run_id
+        assert found.info.run_name.startswith(f"{name}-credit_scoring-")
+        children = client_for(root).search_runs(
+            [found.info.experiment_id], f"tags.mlflow.parentRunId = '{found.info.run_id}'"
+        )
+        assert children == []
     assert not list((root / ".dvc" / "tmp").rglob("mlflow.db"))
 
     # The notebook helpers find the same runs and experiments.
@@ -511,8 +531,8 @@ def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
 
     table = compare.metric_table(compare.pipeline_runs(root))
     assert set(sweep) <= set(table.index)
-    assert table.loc["queued-isotonic", "test_auc"] == pytest.approx(
-        by_exp["queued-isotonic"].data.metrics["test_auc"]
+    assert table.loc["queued-isotonic", "evaluate.auc"] == pytest.approx(
+        by_exp["queued-isotonic"].data.metrics["evaluate.auc"]
     )
     exps = compare.dvc_experiments(root)
     assert set(sweep) <= set(exps.index)

@@ -26,7 +26,11 @@ def summary_text() -> str:
     registered = read_json(paths.REGISTERED) if paths.REGISTERED.is_file() else {}
     cols = ["grade", "pd_from", "pd_to", "count", "mean_pd", "bad_rate", "approved", "total_limit",
             "expected_loss", "expected_profit"]  # fmt: skip
-    table = bands[cols].to_string(index=False, float_format=lambda v: f"{v:,.3f}", na_rep="-")
+    money = {c: (lambda v: "-" if pd.isna(v) else f"{v:,.0f}")
+             for c in ("total_limit", "expected_loss", "expected_profit")}  # fmt: skip
+    table = bands[cols].to_string(
+        index=False, float_format=lambda v: f"{v:,.3f}", formatters=money, na_rep="-"
+    )
     lines = [
         f"dataset     {ingest['dataset']} ({ingest['path']}, sha256 {ingest['sha256'][:12]})",
         f"rows        read {ingest['rows_read']:,}  used {ingest['rows_kept']:,}  "
@@ -51,6 +55,7 @@ def summary_text() -> str:
         f"optimised   approval rate {opt['approval_rate']:.1%}, total limit "
         f"{opt['total_limit']:,.0f}, EL {opt['expected_loss']:,.0f}, expected profit "
         f"{opt['expected_profit']:,.0f} (see {paths.LIMITS / 'optimised_caps.json'})",
+        *_loss_warning(limits),
         *_monitor_lines(),
         "",
         "band table (test split):",
@@ -67,6 +72,17 @@ def summary_text() -> str:
     lines.append(f"store       {tracking_uri()}")
     lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")
     return "\n".join(lines)
+
+
+def _loss_warning(limits: dict) -> list[str]:
+    """A line when the configured policy is expected to lose money on the test applicants."""
+    profit, optimised = limits["expected_profit"], limits["optimised"]["expected_profit"]
+    if profit >= 0:
+        return []
+    return [
+        f"note        the configured policy loses money on these applicants (expected profit "
+        f"{profit:,.0f}); the optimised caps expect {optimised:,.0f}: see `limits` in params.yaml"
+    ]
 
 
 def _monitor_lines() -> list[str]:

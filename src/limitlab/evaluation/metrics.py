@@ -73,6 +73,27 @@ def roc_points(y: np.ndarray, pd_: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
 
 
+def gains_table(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Equal-count PD bins, riskiest first: count, bads, bad rate, cumulative share of
+    applicants and of bads captured, and lift (bin bad rate over the overall bad rate)."""
+    y, p = _arrays(y, pd_)
+    grouped = pd.DataFrame({"bin": equal_count_bins(p, bins), "pd": p, "bad": y}).groupby("bin")
+    table = grouped.agg(
+        count=("bad", "size"),
+        bads=("bad", "sum"),
+        min_pd=("pd", "min"),
+        max_pd=("pd", "max"),
+        mean_pd=("pd", "mean"),
+    )
+    table = table.sort_values("mean_pd", ascending=False).reset_index(drop=True)
+    table.insert(0, "decile", np.arange(1, len(table) + 1))
+    table["bad_rate"] = table["bads"] / table["count"]
+    table["cum_population_share"] = table["count"].cumsum() / table["count"].sum()
+    table["cum_bad_capture"] = table["bads"].cumsum() / max(table["bads"].sum(), 1)
+    table["lift"] = table["bad_rate"] / max(float(y.mean()), 1e-12)
+    return table
+
+
 def classification_metrics(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> dict[str, float]:
     """AUC, Gini, KS, Brier, log loss and ECE of predicted PDs against 0/1 outcomes."""
     y, p = _arrays(y, pd_)

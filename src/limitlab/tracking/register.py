@@ -8,6 +8,8 @@ with the alias ``challenger``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import warnings
@@ -15,6 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import optuna
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
@@ -25,14 +29,22 @@ from limitlab.config import Params, flat_params
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
+from limitlab.evaluation.metrics import calibration_table, gains_table
 from limitlab.io import read_json, write_json
-from limitlab.models.tuning import METRIC
+from limitlab.models.tuning import METRIC, open_storage
 from limitlab.processes import process_claim
+from limitlab.report import summary_text
 from limitlab.serving.example import applicant_schema, synthetic_applicants
 from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
 from limitlab.tracking.registry import PROCESS_TAG, apply_gates, clean_up_interrupted
-from limitlab.tracking.runs import log_figures, log_params, log_trials, numeric_metrics
+from limitlab.tracking.runs import (
+    log_figures,
+    log_params,
+    log_trials,
+    numeric_metrics,
+    trials_logged_by,
+)
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
@@ -56,7 +68,8 @@ def pinned_requirements() -> list[str]:
     return pins
 
 
-def _figures(champion: str, families: list[str]) -> dict:
+def _figures(champion: str, families: list[str], y: np.ndarray, pd_: np.ndarray) -> dict:
+    evaluate = read_json(paths.metrics_path("evaluate"))
     roc = {f: pd.DataFrame(read_json(paths.PLOTS / "roc" / f"{f}.json")) for f in families}
     cal = {f: pd.DataFrame(read_json(paths.PLOTS / "calibration" / f"{f}.json")) for f in families}
     cal[f"{champion} (calibrated)"] = pd.DataFrame(
@@ -64,10 +77,70 @@ def _figures(champion: str, families: list[str]) -> dict:
     )
     ks = pd.DataFrame(read_json(paths.PLOTS / "ks.json"))
     return {
-        "roc": plots.roc_figure(roc),
+        "roc": plots.roc_figure(roc, {f: m["auc"] for f, m in evaluate["models"].items()}),
         "calibration": plots.calibration_figure(cal),
         "ks": plots.ks_figure(ks, champion),
+        "pd_by_outcome": plots.score_distribution_figure(pd_, y),
+        "gains": plots.lift_figure(gains_table(y, pd_)),
     }
+
+
+def _tuning_figures(params: Params, best: dict, trials: list[dict]) -> dict:
+    """Optuna's history, and the hyperparameter importances when the study can be read."""
+    figures = {"optuna_history": plots.optimisation_history_figure(trials, METRIC)}
+    try:
+        storage = open_storage(params.tune, paths.STUDY_JOURNAL)
+        study = optuna.load_study(study_name=best["study_name"], storage=storage)
+        figures["optuna_importance"] = plots.importance_figure(
+            optuna.importance.get_param_importances(study)
+        )
+    except Exception as exc:  # too few trials, or the study's storage out of reach
+        mlflow.set_tag("optuna.importance", f"not computed: {type(exc).__name__}: {exc}"[:250])
+    return figures
+
+
+def _tables(y: np.ndarray, pd_: np.ndarray) -> dict[str, pd.DataFrame]:
+    return {
+        "band_table": pd.DataFrame(read_json(paths.PLOTS / "band_table.json")),
+        "gains_table": gains_table(y, pd_),
+        "calibration_table": calibration_table(y, pd_),
+    }
+
+
+def run_name(dataset: str, champion: str, params: Params) -> str:
+    """``[<dvc experiment>-]<data set>-<champion>-<params digest>``: differs when params do."""
+    flat = json.dumps(flat_params(params), sort_keys=True, default=str)
+    digest = hashlib.sha256(flat.encode()).hexdigest()[:7]
+    parts = (os.environ.get("DVC_EXP_NAME", ""), dataset, champion, digest)
+    return "-".join(p for p in parts if p)
+
+
+EXPERIMENT_NOTE = """Pipeline runs of limitlab: one run per `dvc repro` or `dvc exp run` that
+reached the `register` stage. Each run holds every params section, each stage's metrics under
+`<stage>.<name>`, the figures under `plots/`, the band, gains and calibration tables, the
+registered limit model, and (once per Optuna study) the tuning trials as child runs. The run's
+description is the pipeline summary."""
+MODEL_NOTE = """Probability of default and credit limit for consumer-finance applicants: takes
+the raw applicant columns and returns PD, risk grade, decision, limit, product, the binding cap,
+usage caps and four reasons. A version becomes @champion only through the promotion gates (see
+its gate.* tags) or by hand with a reason."""
+
+
+def _describe(client: MlflowClient, result: dict, summary: str, evaluate: dict) -> None:
+    """The run's description (the summary), the registered model's and the version's."""
+    client.set_tag(result["run_id"], "mlflow.note.content", f"```\n{summary}\n```")
+    client.update_registered_model(result["model_name"], description=MODEL_NOTE)
+    gates = "passed" if result["promoted"] else "failed"
+    client.update_model_version(
+        result["model_name"],
+        result["model_version"],
+        description=(
+            f"{evaluate['champion']} with {evaluate['calibration']['method']} calibration; test "
+            f"AUC {evaluate['auc']:.3f} [95% CI {evaluate['auc_ci95_low']:.3f}, "
+            f"{evaluate['auc_ci95_high']:.3f}], ECE {evaluate['ece']:.4f}; gates {gates}; "
+            f"run {result['run_id']}"
+        ),
+    )
 
 
 def _log_model(model_name: str) -> tuple[str, str]:
@@ -112,9 +185,15 @@ def register_pipeline_run(params: Params) -> dict:
     ingest_metrics = read_json(paths.metrics_path("ingest"))
     champion = read_json(paths.metrics_path("train"))["champion"]
     best = read_json(paths.BEST_PARAMS)
-    run_name = f"{spec.name}-{champion}"
-    cleaned = clean_up_interrupted(MlflowClient(), experiment_id, params.registry.model_name)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+    client = MlflowClient()
+    if not client.get_experiment(experiment_id).tags.get("mlflow.note.content"):
+        client.set_experiment_tag(experiment_id, "mlflow.note.content", EXPERIMENT_NOTE)
+    cleaned = clean_up_interrupted(client, experiment_id, params.registry.model_name)
+    test_rows = pd.read_parquet(paths.split_path("test"))
+    y = test_rows[BAD].to_numpy()
+    new_pd = pd.read_parquet(paths.DECISIONS, columns=["pd"])["pd"].to_numpy(float)
+    name = run_name(spec.name, champion, params)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags(
             {
                 PROCESS_TAG: process_claim(),
@@ -131,14 +210,13 @@ def register_pipeline_run(params: Params) -> dict:
         for stage in STAGES_WITH_METRICS:
             metrics.update(numeric_metrics(stage, read_json(paths.metrics_path(stage))))
         test = read_json(paths.metrics_path("evaluate"))
-        metrics.update(
-            {f"test_{k}": v for k, v in numeric_metrics("", test).items() if "." not in k}
-        )
         mlflow.log_metrics(metrics)
         accepted = pd.read_parquet(paths.ACCEPTED)
         dataset = mlflow.data.from_pandas(accepted, source=spec.path, name=spec.name, targets=BAD)
         mlflow.log_input(dataset, context="training")
-        log_figures(_figures(champion, params.train.families))
+        log_figures(_figures(champion, params.train.families, y, new_pd))
+        for table_name, table in _tables(y, new_pd).items():
+            mlflow.log_table(table, f"tables/{table_name}.json")
         mlflow.log_artifacts(str(paths.PLOTS), "plots/data")
         mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
         if paths.POINTS_TABLE.is_file():
@@ -153,25 +231,22 @@ def register_pipeline_run(params: Params) -> dict:
         ):
             mlflow.log_artifact(str(paths.LIMITS / name), "limits")
         trials = read_json(paths.TRIALS)
+        log_figures(_tuning_figures(params, best, trials))
         timings = read_json(paths.TUNE_TIMINGS) if paths.TUNE_TIMINGS.is_file() else {}
         if "seconds" in timings:
             mlflow.log_metric("tune.seconds", timings["seconds"])
-        n_trials = log_trials(
-            MlflowClient(), experiment_id, run.info.run_id, best["study_name"], trials, METRIC,
-            timings.get("trials", {}),
-        )  # fmt: skip
+        mlflow.set_tag("optuna.study", best["study_name"])
+        logged_by = trials_logged_by(client, experiment_id, best["study_name"])
+        n_trials = 0
+        if logged_by:  # the study was tuned by an earlier pipeline: link, do not copy
+            mlflow.set_tag("trials.logged_by", logged_by)
+        else:
+            n_trials = log_trials(
+                client, experiment_id, run.info.run_id, best["study_name"], trials, METRIC,
+                timings.get("trials", {}),
+            )  # fmt: skip
         model_uri, model_version = _log_model(params.registry.model_name)
-        test_rows = pd.read_parquet(paths.split_path("test"))
-        decisions = pd.read_parquet(paths.DECISIONS, columns=["pd"])
-        gates = apply_gates(
-            MlflowClient(),
-            params.registry,
-            model_version,
-            test,
-            test_rows,
-            test_rows[BAD].to_numpy(),
-            decisions["pd"].to_numpy(float),
-        )
+        gates = apply_gates(client, params.registry, model_version, test, test_rows, y, new_pd)
         mlflow.set_tag("registry.promoted", str(gates["promoted"]).lower())
     result = {
         "run_id": run.info.run_id,
@@ -185,4 +260,5 @@ def register_pipeline_run(params: Params) -> dict:
         **gates,
     }
     write_json(paths.REGISTERED, result)
+    _describe(client, result, summary_text(), test)
     return result

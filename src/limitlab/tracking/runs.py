@@ -65,6 +65,17 @@ def log_trials(
         if trial["value"] is not None:
             metrics.append(Metric(metric, float(trial["value"]), start or 0, 0))
         client.log_batch(run_id, metrics=metrics, params=params)
-        status = "FAILED" if trial["state"] == "FAIL" else "FINISHED"
+        status = {"FAIL": "FAILED", "PRUNED": "KILLED"}.get(trial["state"], "FINISHED")
         client.set_terminated(run_id, status=status, end_time=when.get("end_ms"))
     return len(trials)
+
+
+def trials_logged_by(client: MlflowClient, experiment_id: str, study_name: str) -> str | None:
+    """The finished pipeline run that already holds this study's trials, if any."""
+    children = client.search_runs(
+        [experiment_id], filter_string=f"tags.`optuna.study` = '{study_name}'", max_results=100
+    )
+    for parent in dict.fromkeys(c.data.tags.get("mlflow.parentRunId") for c in children):
+        if parent and client.get_run(parent).info.status == "FINISHED":
+            return parent
+    return None

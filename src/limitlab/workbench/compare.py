@@ -15,8 +15,9 @@ from limitlab.errors import LimitlabError
 from limitlab.tracking.store import tracking_uri
 
 PARENT_TAG = "tags.mlflow.parentRunId"
-HEADLINE = ("test_auc", "test_ks", "test_brier", "test_ece", "limits.approval_rate",
-            "limits.total_limit", "limits.expected_loss", "limits.expected_profit")  # fmt: skip
+HEADLINE = ("evaluate.auc", "evaluate.ks", "evaluate.brier", "evaluate.ece",
+            "limits.approval_rate", "limits.total_limit", "limits.expected_loss",
+            "limits.expected_profit")  # fmt: skip
 
 
 class RunNotFoundError(LimitlabError, LookupError):
