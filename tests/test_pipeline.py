@@ -449,6 +449,38 @@ def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
                    "nope.csv", "--output", "x.csv"], root, check=False)  # fmt: skip
     assert missing.returncode == 2 and "nope.csv: input file not found" in missing.stderr
 
+    raw.drop(index=[3, 5]).assign(applicant=lambda f: "A" + f.index.astype(str)).to_csv(
+        root / "clean.csv", index=False
+    )
+    out = run(["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input",
+               "clean.csv", "--output", "clean_scored.csv", "--keep", "applicant", "--keep",
+               "Home"], root).stdout  # fmt: skip
+    assert out.strip().endswith("quarantined 0")
+    assert not (root / "clean_scored.quarantine.csv").exists()
+    kept = pd.read_csv(root / "clean_scored.csv", dtype={"applicant": str, "Home": str})
+    assert list(kept.columns[:3]) == ["_row", "applicant", "Home"]
+    source = pd.read_csv(root / "clean.csv", dtype=str)
+    assert kept["applicant"].tolist() == source["applicant"].tolist()
+    assert kept["Home"].fillna("").tolist() == source["Home"].fillna("").tolist()
+    absent = run(
+        [
+            "limitlab",
+            "score",
+            "--model",
+            f"models:/{MODEL}@champion",
+            "--input",
+            "clean.csv",
+            "--output",
+            "y.csv",
+            "--keep",
+            "customer_no",
+        ],
+        root,
+        check=False,
+    )
+    assert absent.returncode == 2
+    assert "clean.csv: column(s) ['customer_no'] to keep are not in the file" in absent.stderr
+
 
 def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) -> None:
     root, _ = built

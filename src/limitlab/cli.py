@@ -119,6 +119,10 @@ def score(
     input_path: Annotated[Path, typer.Option("--input", help="Applicants, CSV or Parquet.")],
     output: Annotated[Path, typer.Option("--output", help="Decisions, CSV or Parquet.")],
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk.")] = 50_000,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option("--keep", help="Input column to copy to the output (repeat; default: id)."),
+    ] = None,
 ) -> None:
     """Score a file with a registered model; refused rows go to <output>.quarantine.<ext>."""
     import mlflow
@@ -128,10 +132,11 @@ def score(
 
     mlflow.set_tracking_uri(tracking_uri())
     with stop_on_bad_input():
-        counts = score_file(model, input_path, output, chunk_size)
+        counts = score_file(model, input_path, output, chunk_size, tuple(keep) if keep else None)
+    refused = counts["rows_quarantined"]
     typer.echo(
         f"read {counts['rows_read']:,}  scored {counts['rows_scored']:,} -> {output}  "
-        f"quarantined {counts['rows_quarantined']:,} -> {quarantine_path(output)}"
+        + (f"quarantined {refused:,} -> {quarantine_path(output)}" if refused else "quarantined 0")
     )
 
 

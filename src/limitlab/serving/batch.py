@@ -130,9 +130,17 @@ def quarantine_path(output: Path) -> Path:
 
 
 def score_file(
-    model_uri: str, input_path: Path, output_path: Path, chunk_size: int = 50_000
+    model_uri: str,
+    input_path: Path,
+    output_path: Path,
+    chunk_size: int = 50_000,
+    keep: tuple[str, ...] | None = None,
 ) -> dict:
-    """Score every row of ``input_path``; return counts (read = scored + quarantined)."""
+    """Score every row of ``input_path``; return counts (read = scored + quarantined).
+
+    Each output row starts with its input row number and the input columns in ``keep`` (by
+    default the data set's id column, when the file has one), as the file holds them.
+    """
     check_paths(input_path, output_path)
     chunks, total = _chunks(input_path, chunk_size)
     chunks = _checked(chunks, input_path)
@@ -147,6 +155,12 @@ def score_file(
     try:
         for chunk in chunks:
             chunk = chunk.reset_index(drop=True)
+            if keep is None:
+                keep = tuple(c for c in (scorer.spec.id,) if c and c in chunk.columns)
+            absent = [c for c in keep if c not in chunk.columns]
+            if absent:
+                raise DataError(f"{input_path}: column(s) {absent} to keep are not in the file; "
+                                f"expected some of {list(chunk.columns)[:20]}")  # fmt: skip
             rows = pd.RangeIndex(start + 1, start + len(chunk) + 1)
             try:
                 typed, reasons = validate_applicants(chunk, scorer)
@@ -160,6 +174,8 @@ def score_file(
             if (~bad).any():
                 inputs = typed.loc[~bad, scorer.input_columns].reset_index(drop=True)
                 out = model.predict(inputs)
+                kept = chunk.loc[~bad, list(keep)].astype("string").reset_index(drop=True)
+                out = pd.concat([kept, out], axis=1)
                 out.insert(0, ROW, rows[~bad])
                 scored.write(out)
             start += len(chunk)
