@@ -499,8 +499,8 @@ def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) ->
     assert tags["gate.vs_champion"].startswith("fail: ")
     assert "DeLong p=" in tags["gate.vs_champion"]
     assert f"champion v{champion_before}" in tags["gate.vs_champion"]
-    line = f"{MODEL} v{version}: @challenger only, not promoted (vs_champion: "
-    assert line in done.stdout, done.stdout
+    line = f"{MODEL} v{version}: @challenger only, not promoted ("
+    assert line in done.stdout and "vs_champion: worse on both" in done.stdout, done.stdout
     run(["limitlab", "promote", version, "--reason", "manual override for the test"], root)
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == version
     assert client.get_model_version(MODEL, version).tags["promoted"] == (
@@ -686,3 +686,20 @@ def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) ->
     assert [f["family"] for f in result["families"]] == ["xgboost", "scorecard", "logistic"]
     assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
     assert len(result["folds_detail"]) == 2 * 3
+
+
+def test_waterfall_runs_from_the_base_value_to_the_applicants_pd(built: tuple[Path, str]) -> None:
+    from limitlab.serving.scorer import Scorer
+    from limitlab.workbench import explain
+
+    root, _ = built
+    scorer = Scorer.from_project(root)
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(3)
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet").head(3)
+    for i in range(3):
+        steps = explain.waterfall(scorer, test.iloc[[i]], top=4)
+        assert steps["kind"].tolist() == ["base", *["feature"] * 5, "final"]
+        features = steps[steps["kind"] == "feature"]
+        assert steps["contribution"].iloc[:-1].sum() == pytest.approx(steps["cumulative"].iloc[-1])
+        assert steps["pd_after"].iloc[-1] == pytest.approx(decisions["pd"].iloc[i], abs=1e-9)
+        assert all(" = " in label for label in features["label"].iloc[:4])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess
+from optbinning import BinningProcess, OptimalBinning
 
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
@@ -28,15 +28,29 @@ def missingness(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def bad_rate_by_bin(frame: pd.DataFrame, column: str, bins: int = 5) -> pd.DataFrame:
-    """Bad rate by quantile bin of a numeric column, or by level of a categorical one."""
+    """Bad rate by quantile bin of a numeric column (bins in numeric order), or by level of a
+    categorical one (most frequent first); missing values last."""
     values = frame[column]
     if pd.api.types.is_numeric_dtype(values):
-        groups = pd.qcut(values, q=bins, duplicates="drop").astype("string")
+        binned = pd.qcut(values, q=bins, duplicates="drop")
+        order = [str(b) for b in binned.cat.categories]
+        groups = binned.astype("string")
     else:
         groups = values.astype("string")
+        order = groups.value_counts().index.tolist()
     groups = groups.fillna("<missing>")
     table = frame.groupby(groups, sort=False)[BAD].agg(count="size", bad_rate="mean")
-    return table.reset_index(names=column).sort_values(column, ignore_index=True)
+    present = [g for g in [*order, "<missing>"] if g in table.index]
+    return table.loc[present].reset_index(names=column)
+
+
+def binning(frame: pd.DataFrame, column: str, categorical: bool = False) -> OptimalBinning:
+    """optbinning's optimal binning of one feature against the outcome (fitted): its
+    ``binning_table.build()`` lists the bins in order with count, event rate, WoE and IV, and
+    ``binning_table.plot(metric="event_rate")`` draws them."""
+    kind = "categorical" if categorical else "numerical"
+    values = frame[column].to_numpy() if categorical else frame[column].astype(float).to_numpy()
+    return OptimalBinning(name=column, dtype=kind).fit(values, frame[BAD].to_numpy())
 
 
 def information_values(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
@@ -84,3 +98,28 @@ def quarantine_summary(ingest_metrics: dict) -> pd.DataFrame:
     ]
     table = pd.DataFrame(rows, columns=["column", "problem", "rows"])
     return table.assign(share_of_read=table["rows"] / ingest_metrics["rows_read"])
+
+
+def findings(iv: pd.DataFrame, missing: pd.DataFrame, ingest_metrics: dict) -> str:
+    """What the exploration found, in three sentences: the strongest and weakest features, the
+    most-missing feature and whether missingness carries risk, and what ingest refused."""
+    strong = iv.iloc[0]
+    weak = iv[iv["strength"] == "useless"]["name"].tolist()
+    worst = missing.iloc[0]
+    lines = [
+        f"Strongest feature: {strong['name']} (IV {strong['iv']:.2f}, {strong['strength']}); "
+        + (f"useless by IV: {', '.join(weak)}." if weak else "no feature is useless by IV.")
+    ]
+    if worst["missing_share"] > 0:
+        risk = worst["bad_rate_missing"]
+        lines.append(
+            f"Most missing: {worst['feature']} ({worst['missing_share']:.1%} of rows; bad rate "
+            f"{risk:.1%} where missing against {worst['bad_rate_present']:.1%} where present)."
+        )
+    else:
+        lines.append("No feature has missing values in the training split.")
+    lines.append(
+        f"Ingest kept {ingest_metrics['rows_kept']:,} of {ingest_metrics['rows_read']:,} rows "
+        f"and quarantined {ingest_metrics['rows_quarantined']:,}."
+    )
+    return "\n".join(lines)

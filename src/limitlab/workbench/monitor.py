@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from limitlab import paths
 from limitlab.workbench.project import Project
@@ -13,9 +15,56 @@ def psi(project: Project) -> pd.DataFrame:
     return pd.read_json(project.path(paths.MONITOR / "psi.json"))
 
 
-def realised_vs_expected(project: Project) -> pd.DataFrame:
-    """Per grade: expected (mean PD) and realised default rate, binomial test p-value."""
-    return pd.read_json(project.path(paths.MONITOR / "realised_vs_expected.json"))
+def realised_vs_expected(project: Project, level: float = 0.95) -> pd.DataFrame:
+    """Per grade: expected (mean PD) and realised default rate with its Clopper-Pearson
+    interval at ``level``, and the binomial test p-value."""
+    table = pd.read_json(project.path(paths.MONITOR / "realised_vs_expected.json"))
+    low, high = [], []
+    for defaults, accounts in zip(table["defaults"], table["accounts"], strict=True):
+        interval = binomtest(int(defaults), max(int(accounts), 1)).proportion_ci(level)
+        low.append(interval.low)
+        high.append(interval.high)
+    return table.assign(realised_low=low, realised_high=high)
+
+
+def level_psi(reference: pd.Series, recent: pd.Series, floor: float = 1e-4) -> float:
+    """PSI of a categorical column's level shares (missing is a level of its own)."""
+    old = reference.astype("string").fillna("<missing>").value_counts(normalize=True)
+    new = recent.astype("string").fillna("<missing>").value_counts(normalize=True)
+    levels = old.index.union(new.index)
+    a = old.reindex(levels, fill_value=0).clip(lower=floor)
+    b = new.reindex(levels, fill_value=0).clip(lower=floor)
+    return float(((b - a) * np.log(b / a)).sum())
+
+
+def categorical_psi(project: Project) -> pd.DataFrame:
+    """PSI of each categorical feature's level shares, training split against test split
+    (levels unseen on one side count with a floor share of 0.0001), largest first."""
+    spec = project.spec
+    train, test = project.split("train"), project.split("test")
+    rows = []
+    for column in spec.categorical_features:
+        levels = train[column].astype("string").fillna("<missing>").nunique()
+        rows.append({"column": column, "levels": levels,
+                     "psi": level_psi(train[column], test[column])})  # fmt: skip
+    table = pd.DataFrame(rows, columns=["column", "levels", "psi"])
+    status = pd.cut(table["psi"], [-np.inf, 0.1, 0.25, np.inf], labels=["stable", "watch", "shift"])
+    return table.assign(status=status).sort_values("psi", ascending=False, ignore_index=True)
+
+
+def findings(psi_table: pd.DataFrame, categorical: pd.DataFrame, grades: pd.DataFrame) -> str:
+    """What monitoring found: score stability, the most shifted features, grades off their PD."""
+    score = psi_table.loc[psi_table["column"] == "score", "psi"]
+    features = pd.concat([psi_table[psi_table["column"] != "score"], categorical])
+    top = features.sort_values("psi", ascending=False).iloc[0]
+    off = grades[grades["p_value"] < 0.05]["grade"].astype(str).tolist()
+    return "\n".join([
+        f"Score PSI {float(score.iloc[0]):.3f} (below 0.1 is stable)." if len(score) else
+        "No score PSI.",
+        f"Most shifted feature: {top['column']} (PSI {top['psi']:.3f}).",
+        f"Grades whose realised default rate is off their PD (binomial, 5%): "
+        f"{', '.join(off) if off else 'none'}.",
+    ])  # fmt: skip
 
 
 def stress(project: Project) -> pd.DataFrame:

@@ -63,3 +63,27 @@ def sweep(
         for value in values
     ]
     return pd.DataFrame(rows)
+
+
+def current_values(policy: Policy) -> dict[str, object]:
+    """Each knob's value in the policy as configured (the mark on the sweep figures)."""
+    return {
+        "grade_cap_factor": 1.0,
+        "max_debt_service_ratio": policy.params.affordability.max_debt_service_ratio,
+        "product": policy.params.product,
+        "max_pd": max(g.max_pd for g in policy.params.grades),
+    }
+
+
+def findings(sweeps: dict[str, pd.DataFrame], current: dict[str, object]) -> str:
+    """Per knob: the value with the highest expected profit against the current value's."""
+    lines = []
+    for knob, table in sweeps.items():
+        best = table.loc[table["expected_profit"].idxmax()]
+        now = table[table[knob].astype(str) == str(current[knob])]
+        base = f"{now['expected_profit'].iloc[0]:,.0f}" if len(now) else "not in the sweep"
+        lines.append(
+            f"{knob}: highest expected profit {best['expected_profit']:,.0f} at {best[knob]} "
+            f"(approval {best['approval_rate']:.1%}); current value {current[knob]}: {base}"
+        )
+    return "\n".join(lines)
