@@ -18,7 +18,8 @@ def roc_figure(curves: dict[str, pd.DataFrame], aucs: dict[str, float]) -> Figur
     """ROC curves, each labelled with its AUC (computed on the full test data, not the curve)."""
     fig, ax = plt.subplots(figsize=SIZE)
     for name, curve in curves.items():
-        ax.plot(curve["fpr"], curve["tpr"], label=f"{name} (AUC {aucs[name]:.3f})")
+        style = {"ls": ":", "color": "black"} if name.endswith("(calibrated)") else {}
+        ax.plot(curve["fpr"], curve["tpr"], label=f"{name} (AUC {aucs[name]:.3f})", **style)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test)")
     ax.legend()

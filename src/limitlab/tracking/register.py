@@ -22,6 +22,7 @@ import optuna
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_curve
 
 import limitlab
 from limitlab import paths
@@ -76,8 +77,13 @@ def _figures(champion: str, families: list[str], y: np.ndarray, pd_: np.ndarray)
         read_json(paths.PLOTS / "calibration" / "champion_calibrated.json")
     )
     ks = pd.DataFrame(read_json(paths.PLOTS / "ks.json"))
+    aucs = {f: m["auc"] for f, m in evaluate["models"].items()}
+    calibrated = f"{champion} (calibrated)"
+    fpr, tpr, _ = roc_curve(y, pd_)
+    roc[calibrated] = pd.DataFrame({"fpr": fpr, "tpr": tpr})
+    aucs[calibrated] = evaluate["auc"]
     return {
-        "roc": plots.roc_figure(roc, {f: m["auc"] for f, m in evaluate["models"].items()}),
+        "roc": plots.roc_figure(roc, aucs),
         "calibration": plots.calibration_figure(cal),
         "ks": plots.ks_figure(ks, champion),
         "pd_by_outcome": plots.score_distribution_figure(pd_, y),
