@@ -703,3 +703,20 @@ def test_waterfall_runs_from_the_base_value_to_the_applicants_pd(built: tuple[Pa
         assert steps["contribution"].iloc[:-1].sum() == pytest.approx(steps["cumulative"].iloc[-1])
         assert steps["pd_after"].iloc[-1] == pytest.approx(decisions["pd"].iloc[i], abs=1e-9)
         assert all(" = " in label for label in features["label"].iloc[:4])
+
+
+def test_a_clone_of_the_committed_project_registers_and_leaves_git_clean(
+    built: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A fresh clone has the lock but no MLflow store: its repro registers a model anyway,
+    writes exactly the committed lock, and leaves git clean."""
+    root, _ = built
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(root), str(clone)], tmp_path)
+    out = run(["dvc", "repro"], clone).stdout
+    assert "Running stage 'register'" in out, out
+    assert run(["git", "status", "--porcelain"], clone).stdout == ""
+    client = client_for(clone)
+    assert client.get_model_version_by_alias(MODEL, "champion").version == "1"
+    (parent,) = parent_runs(client)
+    assert parent.data.tags["git.dirty"] == "false"

@@ -23,7 +23,8 @@ TRAIN_DIR = MODELS / "train"
 LIMITS = REPORTS / "limits"
 DECISIONS = LIMITS / "decisions.parquet"
 POLICY = LIMITS / "policy.json"
-REGISTERED = REPORTS / "register.json"
+REGISTERED = REPORTS / "register.json"  # run id, version, gates: differ per run, not an output
+REGISTERED_BUNDLE = REPORTS / "register" / "bundle.json"  # what was registered: the output
 
 SPLIT_NAMES = ("train", "valid", "test")
 

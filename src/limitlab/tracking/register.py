@@ -266,5 +266,17 @@ def register_pipeline_run(params: Params) -> dict:
         **gates,
     }
     write_json(paths.REGISTERED, result)
+    write_json(paths.REGISTERED_BUNDLE, bundle_record(params, ingest_metrics["sha256"], champion))
     _describe(client, result, summary_text(), test)
     return result
+
+
+def bundle_record(params: Params, data_sha256: str, champion: str) -> dict:
+    """What the registered bundle holds, by content: the same inputs give the same record, so
+    it can be the stage's DVC output (a fresh clone, whose store is empty, registers again)."""
+    return {
+        "model_name": params.registry.model_name,
+        "champion": champion,
+        "data_sha256": data_sha256,
+        "artifact_sha256": artifact_digests(ARTIFACTS),
+    }
