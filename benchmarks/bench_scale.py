@@ -49,7 +49,9 @@ xgb.train(params, dtrain, num_boost_round=best["n_estimators"])
 
 def timed(args: list[str], cwd: Path) -> dict:
     """Run a command; wall seconds and the peak resident memory of its process (MB)."""
-    env = {**os.environ, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    tools = str(Path(sys.executable).parent)  # the environment's commands, activated or not
+    env = {**os.environ, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+           "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
