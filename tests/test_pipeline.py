@@ -105,6 +105,20 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     assert bands.iloc[-1]["bad_rate"] > bands.iloc[0]["bad_rate"]
 
 
+def test_fairness_reports_every_protected_attribute(built: tuple[Path, str]) -> None:
+    root, _ = built
+    found = read(root, "reports/metrics/fairness.json")
+    assert set(found["attributes"]) == {"Age", "Marital"}
+    groups = pd.DataFrame(read(root, "reports/fairness/groups.json"))
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    for attribute, part in groups.groupby("attribute"):
+        assert part["count"].sum() == len(decisions), attribute
+        reference = found["attributes"][attribute]["reference"]
+        assert part.loc[part["group"] == reference, "air"].item() == pytest.approx(1.0)
+    summary = run(["limitlab", "summary"], root).stdout
+    assert "fairness    Age: reference " in summary and "fairness    Marital: " in summary
+
+
 def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:
     root, _ = built
     out = run(["dvc", "repro"], root).stdout

@@ -49,7 +49,7 @@ from limitlab.tracking.runs import (
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
-                       "monitor")  # fmt: skip
+                       "monitor", "fairness")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
 ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY}
 _REQUIREMENTS = (
