@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from limitlab.data.columns import BAD
-from limitlab.workbench import display, explore, whatif
+from limitlab.workbench import explore, presentation, whatif
 from limitlab.workbench.monitor import level_psi
 
 
@@ -37,7 +37,7 @@ def test_level_psi_by_hand() -> None:
 def test_money_whole_and_rates_as_percent() -> None:
     table = pd.DataFrame({"max_pd": [0.15], "approval_rate": [0.4183], "total_limit": [486500.4],
                           "expected_profit": [-219.67], "applicants": [891]})  # fmt: skip
-    html = display.styled(table).to_html()
+    html = presentation.styled(table).to_html()
     for shown in ("15.0%", "41.8%", "486,500", "-220", "891"):
         assert shown in html, shown
 
