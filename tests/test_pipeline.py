@@ -143,10 +143,12 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert data.tags["mlflow.source.git.commit"] == head
     assert parent.inputs.dataset_inputs[0].dataset.name == "credit_scoring"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    figures = ("roc", "calibration", "ks", "pd_by_outcome", "gains", "optuna_history")
+    figures = ("roc", "calibration", "ks", "pd_by_outcome", "gains", "optuna_history", "fairness")
     assert {f"plots/{name}.png" for name in figures} <= artifacts
     tables = {a.path for a in client.list_artifacts(parent.info.run_id, "tables")}
-    assert tables == {f"tables/{t}_table.json" for t in ("band", "gains", "calibration")}
+    assert tables == {
+        f"tables/{t}_table.json" for t in ("band", "gains", "calibration", "fairness")
+    }
     champion = read(root, "reports/metrics/train.json")["champion"]
     assert parent.info.run_name.startswith(f"credit_scoring-{champion}-")
     assert data.tags["mlflow.note.content"].startswith("```\ndataset     credit_scoring")
