@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from limitlab import paths
-from limitlab.config import Params
+from limitlab.config import Params, ParamsError
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DataError, DatasetSpec
+from limitlab.errors import InputError
 from limitlab.evaluation.fairness import attribute_groups, band_labels, group_table, proxy_check
 from limitlab.io import write_json
 from limitlab.limits.decide import APPROVE
@@ -39,12 +40,15 @@ def run(params: Params) -> dict:
         numeric = pd.api.types.is_numeric_dtype(test[column])
         bands = (p.bands.get(column) or p.default_bands) if numeric else None
         groups = attribute_groups(test[column], bands)
-        table, reference = group_table(
-            groups, (decisions["decision"] == APPROVE).to_numpy(), decisions["limit"].to_numpy(),
-            decisions["pd"].to_numpy(), test[BAD].to_numpy(), p.reference.get(column),
-            p.min_group_size, p.air_threshold, p.smd_threshold,
-            band_labels(bands) if bands else None,
-        )  # fmt: skip
+        try:
+            table, reference = group_table(
+                groups, (decisions["decision"] == APPROVE).to_numpy(),
+                decisions["limit"].to_numpy(), decisions["pd"].to_numpy(), test[BAD].to_numpy(),
+                p.reference.get(column), p.min_group_size, p.air_threshold, p.smd_threshold,
+                band_labels(bands) if bands else None,
+            )  # fmt: skip
+        except InputError as exc:
+            raise ParamsError(f"fairness.reference.{column}: {exc}") from None
         proxy = proxy_check(matrix, (groups == reference).to_numpy(), params.split.seed)
         groups_out += table.assign(attribute=column).to_dict("records")
         plot += table.assign(attribute=column)[["attribute", "group", "count", "approval_rate",
