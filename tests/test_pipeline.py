@@ -105,6 +105,20 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     assert bands.iloc[-1]["bad_rate"] > bands.iloc[0]["bad_rate"]
 
 
+def test_fairness_reports_every_protected_attribute(built: tuple[Path, str]) -> None:
+    root, _ = built
+    found = read(root, "reports/metrics/fairness.json")
+    assert set(found["attributes"]) == {"Age", "Marital"}
+    groups = pd.DataFrame(read(root, "reports/fairness/groups.json"))
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    for attribute, part in groups.groupby("attribute"):
+        assert part["count"].sum() == len(decisions), attribute
+        reference = found["attributes"][attribute]["reference"]
+        assert part.loc[part["group"] == reference, "air"].item() == pytest.approx(1.0)
+    summary = run(["limitlab", "summary"], root).stdout
+    assert "fairness    Age: reference " in summary and "fairness    Marital: " in summary
+
+
 def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:
     root, _ = built
     out = run(["dvc", "repro"], root).stdout
@@ -129,10 +143,12 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     assert data.tags["mlflow.source.git.commit"] == head
     assert parent.inputs.dataset_inputs[0].dataset.name == "credit_scoring"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    figures = ("roc", "calibration", "ks", "pd_by_outcome", "gains", "optuna_history")
+    figures = ("roc", "calibration", "ks", "pd_by_outcome", "gains", "optuna_history", "fairness")
     assert {f"plots/{name}.png" for name in figures} <= artifacts
     tables = {a.path for a in client.list_artifacts(parent.info.run_id, "tables")}
-    assert tables == {f"tables/{t}_table.json" for t in ("band", "gains", "calibration")}
+    assert tables == {
+        f"tables/{t}_table.json" for t in ("band", "gains", "calibration", "fairness")
+    }
     champion = read(root, "reports/metrics/train.json")["champion"]
     assert parent.info.run_name.startswith(f"credit_scoring-{champion}-")
     assert data.tags["mlflow.note.content"].startswith("```\ndataset     credit_scoring")

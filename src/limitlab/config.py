@@ -398,6 +398,19 @@ class MonitorParams(_Section):
     stress_income_drop: float = Field(0.2, ge=0.0, lt=1.0)
 
 
+class FairnessParams(_Section):
+    """Fairness report: numeric protected attributes in bands, reference groups, thresholds."""
+
+    default_bands: list[float] = Field(default_factory=lambda: [25.0, 35.0, 50.0, 65.0],
+                                       min_length=1)  # fmt: skip
+    bands: dict[str, list[float]] = Field(default_factory=dict)
+    reference: dict[str, str] = Field(default_factory=dict)
+    min_group_size: int = Field(30, ge=1)
+    air_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    smd_threshold: float = Field(0.25, gt=0.0)
+    proxy_auc_threshold: float = Field(0.7, ge=0.5, le=1.0)
+
+
 class RegisterParams(_Section):
     """MLflow experiment, registered model, and the gates a version must pass to be champion."""
 
@@ -423,6 +436,7 @@ class Params(_Section):
     limits: LimitsParams
     review: ReviewParams = ReviewParams()
     monitor: MonitorParams = MonitorParams()
+    fairness: FairnessParams = FairnessParams()
     registry: RegisterParams = Field(RegisterParams(), alias="register")
 
 

@@ -51,4 +51,5 @@ def model_path(family: str) -> Path:
 
 BACKTEST = REPORTS / "backtest"
 MONITOR = REPORTS / "monitor"
+FAIRNESS = REPORTS / "fairness"
 REVIEW_DECISIONS = LIMITS / "review.parquet"

@@ -57,6 +57,7 @@ def summary_text() -> str:
         f"{opt['expected_profit']:,.0f} (see {paths.LIMITS / 'optimised_caps.json'})",
         *_loss_warning(limits),
         *_monitor_lines(),
+        *_fairness_lines(),
         "",
         "band table (test split):",
         table,
@@ -83,6 +84,31 @@ def _loss_warning(limits: dict) -> list[str]:
         f"note        the configured policy loses money on these applicants (expected profit "
         f"{profit:,.0f}); the optimised caps expect {optimised:,.0f}: see `limits` in params.yaml"
     ]
+
+
+def _fairness_lines() -> list[str]:
+    """One line per protected attribute: reference group, lowest AIR, flags, proxy AUC."""
+    path = paths.metrics_path("fairness")
+    if not path.is_file():
+        return []
+    found = read_json(path)
+    if not found.get("applicable", True):
+        return [f"fairness    {found['why']}"]
+    lines = []
+    for column, a in found["attributes"].items():
+        air = "-" if a["min_air"] is None else f"{a['min_air']:.2f}"
+        flags = [f"AIR < threshold: {', '.join(a['air_flagged'])}"] if a["air_flagged"] else []
+        flags += (
+            [f"SMD beyond threshold: {', '.join(a['smd_flagged'])}"] if a["smd_flagged"] else []
+        )
+        flags += ["features proxy it"] if a["proxy_flagged"] else []
+        proxy = "-" if a["proxy_auc"] is None else f"{a['proxy_auc']:.2f}"
+        lines.append(
+            f"fairness    {column}: reference {a['reference']}, lowest AIR {air}, proxy AUC "
+            f"{proxy}; flags: {'; '.join(flags) if flags else 'none'}"
+            + (f"; too small to judge: {', '.join(a['too_small'])}" if a["too_small"] else "")
+        )
+    return lines
 
 
 def _monitor_lines() -> list[str]:

@@ -106,3 +106,21 @@ def importance_figure(importances: dict[str, float]) -> Figure:
            title="Hyperparameter importance")  # fmt: skip
     fig.tight_layout()
     return fig
+
+
+def fairness_figure(groups: pd.DataFrame) -> Figure:
+    """Approval rate and mean limit per group of each protected attribute."""
+    attributes = list(dict.fromkeys(groups["attribute"]))
+    fig, axes = plt.subplots(len(attributes), 2, figsize=(SIZE[0] * 1.6, 2.6 * len(attributes)),
+                             squeeze=False)  # fmt: skip
+    for row, attribute in zip(axes, attributes, strict=True):
+        part = groups[groups["attribute"] == attribute]
+        labels = part["group"].astype(str) + " (" + part["count"].astype(str) + ")"
+        row[0].barh(labels, part["approval_rate"] * 100)
+        row[0].set(title=f"{attribute}: approval rate (%)")
+        row[1].barh(labels, part["mean_limit"])
+        row[1].set(title=f"{attribute}: mean limit")
+        for ax in row:
+            ax.invert_yaxis()
+    fig.tight_layout()
+    return fig

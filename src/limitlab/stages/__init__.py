@@ -21,5 +21,6 @@ STAGES: dict[str, str] = {
     "limits": "Grades and limits for the test split; band tables and optimised caps.",
     "backtest": "Replay the limit-review policy on the account panel against static limits.",
     "monitor": "Monitoring report: PSI, realised vs expected per grade, stress, migration.",
+    "fairness": "Fairness per protected group: approval (AIR), limits and PD (SMD), proxies.",
     "register": "Log the pipeline execution to MLflow and register the model.",
 }

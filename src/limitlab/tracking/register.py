@@ -49,7 +49,7 @@ from limitlab.tracking.runs import (
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
-                       "monitor")  # fmt: skip
+                       "monitor", "fairness")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
 ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY}
 _REQUIREMENTS = (
@@ -88,6 +88,11 @@ def _figures(champion: str, families: list[str], y: np.ndarray, pd_: np.ndarray)
         "ks": plots.ks_figure(ks, champion),
         "pd_by_outcome": plots.score_distribution_figure(pd_, y),
         "gains": plots.lift_figure(gains_table(y, pd_)),
+        **(
+            {"fairness": plots.fairness_figure(pd.DataFrame(read_json(fairness)))}
+            if (fairness := paths.PLOTS / "fairness.json").is_file()
+            else {}
+        ),
     }
 
 
@@ -106,11 +111,14 @@ def _tuning_figures(params: Params, best: dict, trials: list[dict]) -> dict:
 
 
 def _tables(y: np.ndarray, pd_: np.ndarray) -> dict[str, pd.DataFrame]:
-    return {
+    tables = {
         "band_table": pd.DataFrame(read_json(paths.PLOTS / "band_table.json")),
         "gains_table": gains_table(y, pd_),
         "calibration_table": calibration_table(y, pd_),
     }
+    if (groups := paths.FAIRNESS / "groups.json").is_file():
+        tables["fairness_table"] = pd.DataFrame(read_json(groups))
+    return tables
 
 
 def run_name(dataset: str, champion: str, params: Params) -> str:
