@@ -72,7 +72,11 @@ def make_project(root: Path) -> Path:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, root / name)
-    shutil.copy2(REPO / ".gitignore", root / ".gitignore")
+    tracked = subprocess.run(["git", "ls-files", "*.gitignore"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+    for name in tracked:  # as a clone has them (an uncached output is ignored only there)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
     edit_params(root, tune=FAST_TUNE)
     run(["git", "init", "-q", "-b", "main"], root)
     run(["dvc", "init", "-q"], root)

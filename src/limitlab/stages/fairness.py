@@ -26,6 +26,7 @@ def run(params: Params) -> dict:
     p = params.fairness
     spec = DatasetSpec.from_json(paths.SPEC)
     if not spec.protected:
+        write_json(paths.PLOTS / "fairness.json", [])
         return not_applicable(paths.FAIRNESS, "fairness",
                               "no protected attribute declared (data.protected)")  # fmt: skip
     test = pd.read_parquet(paths.split_path("test")).reset_index(drop=True)

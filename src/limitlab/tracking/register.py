@@ -89,11 +89,17 @@ def _figures(champion: str, families: list[str], y: np.ndarray, pd_: np.ndarray)
         "pd_by_outcome": plots.score_distribution_figure(pd_, y),
         "gains": plots.lift_figure(gains_table(y, pd_)),
         **(
-            {"fairness": plots.fairness_figure(pd.DataFrame(read_json(fairness)))}
-            if (fairness := paths.PLOTS / "fairness.json").is_file()
+            {"fairness": plots.fairness_figure(pd.DataFrame(fairness))}
+            if (fairness := _fairness_groups())
             else {}
         ),
     }
+
+
+def _fairness_groups() -> list[dict]:
+    """The fairness stage's plot rows ([] when the data set declares no protected attribute)."""
+    path = paths.PLOTS / "fairness.json"
+    return read_json(path) if path.is_file() else []
 
 
 def _tuning_figures(params: Params, best: dict, trials: list[dict]) -> dict:
