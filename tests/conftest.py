@@ -74,7 +74,8 @@ def make_project(root: Path) -> Path:
             shutil.copy2(source, root / name)
     tracked = subprocess.run(["git", "ls-files", "*.gitignore"], cwd=REPO, capture_output=True,
                              text=True, check=True).stdout.split()  # fmt: skip
-    for name in tracked:  # as a clone has them (an uncached output is ignored only there)
+    for name in [t for t in tracked if not t.startswith(".dvc/")]:  # as a clone has them
+        # (an uncached DVC output, reports/register/bundle.json, is ignored only there)
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, root / name)
     edit_params(root, tune=FAST_TUNE)
