@@ -733,6 +733,6 @@ def test_a_clone_of_the_committed_project_registers_and_leaves_git_clean(
     assert "Running stage 'register'" in out, out
     assert run(["git", "status", "--porcelain"], clone).stdout == ""
     client = client_for(clone)
-    assert client.get_model_version_by_alias(MODEL, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"
     (parent,) = parent_runs(client)
     assert parent.data.tags["git.dirty"] == "false"
