@@ -282,6 +282,56 @@ class SegmentRule(_Section):
         return self
 
 
+ORDERING_OPS = ("<", "<=", ">", ">=")
+SET_OPS = ("in", "not in")
+
+
+class KnockoutRule(_Section):
+    """A rule before the model: when ``column <op> value`` holds, the applicant is declined
+    (``policy_decline``) with ``reason``, whatever the PD. A missing value never fires a rule.
+
+    ``column`` is a data column or a role, as in segments (``@income``, ``@debt_to_income``...).
+    ``in`` / ``not in`` take a list of values; ``<``, ``<=``, ``>``, ``>=`` a number; ``==`` and
+    ``!=`` a number or a text.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    column: str
+    op: Literal["<", "<=", ">", ">=", "==", "!=", "in", "not in"]
+    value: bool | float | str | list[bool | float | str]
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> KnockoutRule:
+        is_list = isinstance(self.value, list)
+        if self.op in SET_OPS and (not is_list or not self.value):
+            raise ValueError(
+                f"knock-out {self.name!r}: op {self.op!r} takes a non-empty list of values; "
+                f"got {self.value!r}"
+            )
+        if self.op not in SET_OPS and is_list:
+            raise ValueError(
+                f"knock-out {self.name!r}: op {self.op!r} takes one value; got the list "
+                f"{self.value!r} (use 'in' for a set of values)"
+            )
+        if self.op in ORDERING_OPS and (
+            isinstance(self.value, bool) or not isinstance(self.value, float)
+        ):
+            raise ValueError(
+                f"knock-out {self.name!r}: op {self.op!r} takes a number; got {self.value!r}"
+            )
+        return self
+
+    @property
+    def values(self) -> list[bool | float | str]:
+        return self.value if isinstance(self.value, list) else [self.value]
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the rule compares numbers (it then needs a numeric column)."""
+        return all(isinstance(v, float) and not isinstance(v, bool) for v in self.values)
+
+
 class EconomicsParams(_Section):
     """Cost of funds and horizon of the expected loss and profit."""
 
@@ -320,6 +370,7 @@ class LimitsParams(_Section):
     regulations: dict[str, RegulationParams] = {"none": RegulationParams()}
     affordability: AffordabilityParams = AffordabilityParams()
     segments: list[SegmentRule] = []
+    knockouts: list[KnockoutRule] = []
     economics: EconomicsParams = EconomicsParams()
     optimise: OptimiseParams = OptimiseParams()
     reasons: ReasonsParams = ReasonsParams()
@@ -342,6 +393,9 @@ class LimitsParams(_Section):
                     f"({lower}, {grade.max_pd}]"
                 )
             lower = grade.max_pd
+        rules = [r.name for r in self.knockouts]
+        if len(set(rules)) != len(rules):
+            raise ValueError(f"knock-out names = {rules}; expected unique names")
         if self.product not in self.products:
             raise ValueError(
                 f"product {self.product!r} is not in the catalogue; expected one of "

@@ -55,6 +55,7 @@ def summary_text() -> str:
         f"optimised   approval rate {opt['approval_rate']:.1%}, total limit "
         f"{opt['total_limit']:,.0f}, EL {opt['expected_loss']:,.0f}, expected profit "
         f"{opt['expected_profit']:,.0f} (see {paths.LIMITS / 'optimised_caps.json'})",
+        *_knockout_lines(limits),
         *_loss_warning(limits),
         *_monitor_lines(),
         *_fairness_lines(),
@@ -73,6 +74,18 @@ def summary_text() -> str:
     lines.append(f"store       {tracking_uri()}")
     lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")
     return "\n".join(lines)
+
+
+def _knockout_lines(limits: dict) -> list[str]:
+    """Knock-out declines per rule, and the rules not applied (their column is not in the data)."""
+    counts, skipped = limits.get("knockouts", {}), limits.get("knockouts_not_applied", [])
+    if not counts and not skipped:
+        return []
+    fired = ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "none applied"
+    return [
+        f"knock-outs  {limits['policy_declined']:,} policy declines before the model ({fired})"
+        + (f"; not applied (column not in the data): {', '.join(skipped)}" if skipped else "")
+    ]
 
 
 def _loss_warning(limits: dict) -> list[str]:

@@ -2,7 +2,8 @@
 
 Caps: the risk grade's maximum (times segment adjustments), the product maximum, what the
 applicant can afford, and the regulatory profile. A PD above the master scale declines; so does
-a limit below the product minimum, and missing income when the policy says so.
+a limit below the product minimum, and missing income when the policy says so. A knock-out rule
+that fires declines first, whatever the PD (decision ``policy_decline``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
 from limitlab.limits.economics import expected_loss, expected_profit, exposure_at_default
+from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names, knockout_hits
 from limitlab.limits.policy import Policy
 from limitlab.limits.segments import segment_adjustment, segment_labels
 
@@ -89,17 +91,22 @@ def _decide_product(
     declined_income = on_scale & income_missing & fallback_decline
     binding = np.where(declined_income, "income_missing_decline", binding)
     binding = np.where(on_scale, binding, "pd_above_cutoff")
-    limit = np.where(on_scale & ~below_min & ~declined_income, limit, 0.0)
+    fired = fired_names(knockout_hits(frame, policy))
+    knocked = fired != ""
+    binding = np.where(knocked, KNOCKOUT_CAP, binding)
+    limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product)
+    decision = np.where(knocked, POLICY_DECLINE, np.where(limit > 0, APPROVE, DECLINE))
     out = pd.DataFrame(
         {
             "pd": pd_,
             "grade": grade,
             "product": product_name,
-            "decision": np.where(limit > 0, APPROVE, DECLINE),
+            "decision": decision,
             "limit": limit,
             "binding_cap": binding,
-            "below_minimum": below_min & ~declined_income,
+            "below_minimum": below_min & ~declined_income & ~knocked,
+            "knockouts": fired,
             "grade_cap": grade_cap,
             "affordable_cap": np.where(np.isinf(afford), np.nan, afford),
             "regulatory_cap": np.where(np.isinf(regulatory), np.nan, regulatory),
@@ -122,7 +129,8 @@ def decide(
     policy: Policy,
     grade_caps: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Grade, caps, limit, decision, binding cap, usage caps, EL and profit per applicant.
+    """Grade, caps, limit, decision, binding cap, knock-outs fired, usage caps, EL and profit
+    per applicant.
 
     ``frame`` holds the policy's columns (income, debt, segment columns, product column);
     ``grade_caps`` overrides the grades' maximum limits (used by the optimiser).

@@ -9,7 +9,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from limitlab.config import LimitsParams, ProductParams, ReviewParams, SegmentRule
+import pandas as pd
+
+from limitlab.config import KnockoutRule, LimitsParams, ParamsError, ProductParams, ReviewParams
+from limitlab.config import SegmentRule
 from limitlab.data.specs import DatasetSpec
 
 RATIO_ROLES = {
@@ -28,6 +31,7 @@ class Policy:
     debt: str | None = None
     requested_amount: str | None = None
     skipped_segments: tuple[str, ...] = ()
+    skipped_knockouts: tuple[str, ...] = ()
     review: ReviewParams | None = None
     account: dict[str, str] | None = None
 
@@ -39,9 +43,12 @@ class Policy:
         columns: list[str],
         review: ReviewParams | None = None,
     ) -> Policy:
-        """Bind params to a data set; segment rules whose columns are absent are skipped.
+        """Bind params to a data set; segment and knock-out rules whose columns are absent are
+        skipped (reported as not applied).
 
         ``review`` rules are kept when the data set has account roles (behavioural data).
+        Raises :class:`ParamsError` when a knock-out compares a column with the wrong kind of
+        value (a number with a categorical column, a text with a numeric one).
         """
         roles = {r: getattr(spec, r) if spec else None for r in ROLES}
         account = dict(spec.account) if spec and spec.account else None
@@ -52,12 +59,25 @@ class Policy:
             needed = draft.segment_columns(rule)
             ok = needed is not None and all(c in columns for c in needed)
             (kept if ok else skipped).append(rule)
-        trimmed = params.model_copy(update={"segments": kept})
-        skipped_names = tuple(r.name for r in skipped)
-        return cls(params=trimmed, **roles, skipped_segments=skipped_names, **extra)
+        knockouts, skipped_rules = [], []
+        for rule in params.knockouts:
+            needed = draft.segment_columns(rule)
+            ok = needed is not None and all(c in columns for c in needed)
+            if ok and spec is not None:
+                _check_knockout_type(rule, needed, spec)
+            (knockouts if ok else skipped_rules).append(rule)
+        trimmed = params.model_copy(update={"segments": kept, "knockouts": knockouts})
+        return cls(
+            params=trimmed,
+            **roles,
+            skipped_segments=tuple(r.name for r in skipped),
+            skipped_knockouts=tuple(r.name for r in skipped_rules),
+            **extra,
+        )
 
-    def segment_columns(self, rule: SegmentRule) -> list[str] | None:
-        """Data columns a segment rule reads, or None when a role it names is not in the data."""
+    def segment_columns(self, rule: SegmentRule | KnockoutRule) -> list[str] | None:
+        """Data columns a segment or knock-out rule reads, or None when a role it names is not
+        in the data."""
         if rule.column in RATIO_ROLES:
             cols = [getattr(self, role) for role in RATIO_ROLES[rule.column]]
             return None if None in cols else cols
@@ -66,11 +86,20 @@ class Policy:
             return None if column is None else [column]
         return [rule.column]
 
+    def rule_values(self, frame: pd.DataFrame, rule: SegmentRule | KnockoutRule) -> pd.Series:
+        """The values a rule reads: its column, or a ratio of two role columns (NaN where the
+        denominator is not positive)."""
+        columns = self.segment_columns(rule) or []
+        if rule.column in RATIO_ROLES:
+            num, den = (pd.to_numeric(frame[c], errors="coerce") for c in columns)
+            return num / den.where(den > 0)
+        return frame[columns[0]]
+
     @property
     def required_columns(self) -> list[str]:
         """Columns an applicant row must carry for the policy (besides the model's features)."""
         cols = [c for c in (self.income, self.debt, self.requested_amount) if c]
-        for rule in self.params.segments:
+        for rule in [*self.params.segments, *self.params.knockouts]:
             cols += self.segment_columns(rule) or []
         if self.params.product_column:
             cols.append(self.params.product_column)
@@ -87,6 +116,7 @@ class Policy:
             "params": self.params.model_dump(mode="json", by_alias=True),
             "roles": {r: getattr(self, r) for r in ROLES},
             "skipped_segments": list(self.skipped_segments),
+            "skipped_knockouts": list(self.skipped_knockouts),
             "review": self.review.model_dump(mode="json") if self.review else None,
             "account": self.account,
         }
@@ -99,6 +129,22 @@ class Policy:
             params=LimitsParams.model_validate(raw["params"]),
             **raw["roles"],
             skipped_segments=tuple(raw["skipped_segments"]),
+            skipped_knockouts=tuple(raw.get("skipped_knockouts", ())),
             review=ReviewParams.model_validate(raw["review"]) if raw.get("review") else None,
             account=raw.get("account"),
         )
+
+
+def _check_knockout_type(rule: KnockoutRule, columns: list[str], spec: DatasetSpec) -> None:
+    """A number compares with a numeric column (or ratio), a text with a categorical one."""
+    if rule.column not in RATIO_ROLES and columns[0] not in {*spec.numeric, *spec.categorical}:
+        return  # an undeclared column: compared as it comes
+    numeric_column = rule.column in RATIO_ROLES or columns[0] in spec.numeric
+    if rule.numeric == numeric_column:
+        return
+    kind = "numeric" if numeric_column else "categorical"
+    wanted = "numbers" if numeric_column else "texts (quoted in YAML)"
+    raise ParamsError(
+        f"limits.knockouts.{rule.name}: column {rule.column!r} is {kind}, value "
+        f"{rule.value!r} is not; expected {wanted}"
+    )

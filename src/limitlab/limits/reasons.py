@@ -1,7 +1,9 @@
 """Up to four principal reasons per decision, in plain words from the params' catalogue.
 
 The first reason is what set or refused the limit (the binding cap, or the decline rule); the
-others are the features that raised the PD most (positive contributions, largest first).
+others are the features that raised the PD most (positive contributions, largest first). A
+knock-out decline gives the reasons of the rules that fired, and no model drivers: the model
+did not decide it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
 
 N_REASONS = 4
@@ -43,4 +46,8 @@ def principal_reasons(
         drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], "")
         out[~below, 1:] = drivers[~below]
         out[below, 2:] = drivers[below, : N_REASONS - 2]
+    fired = decisions["knockouts"].to_numpy(dtype=object)
+    for row in np.flatnonzero(fired != ""):
+        texts_fired = [knockout_reason(n, policy) for n in fired[row].split(",")][:N_REASONS]
+        out[row] = [*texts_fired, *[""] * (N_REASONS - len(texts_fired))]
     return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from limitlab.data.columns import BAD
 from limitlab.limits.decide import APPROVE, DECLINE
+from limitlab.limits.knockouts import POLICY_DECLINE
 from limitlab.limits.policy import Policy
 
 _SUMS = {"total_limit": ("limit", "sum"), "expected_loss": ("expected_loss", "sum"),
@@ -20,6 +21,7 @@ def _summarise(part: pd.DataFrame) -> dict:
         "mean_pd": float(part["pd"].mean()) if len(part) else None,
         "bad_rate": float(part[BAD].mean()) if len(part) and part[BAD].notna().any() else None,
         "approved": int(approved.sum()),
+        "policy_declined": int((part["decision"] == POLICY_DECLINE).sum()),
         "total_limit": float(part["limit"].sum()),
         "mean_limit": float(part.loc[approved, "limit"].mean()) if approved.any() else 0.0,
         "expected_loss": float(part["expected_loss"].sum()),
@@ -59,11 +61,13 @@ def grade_band_table(decisions: pd.DataFrame, bad: np.ndarray | None) -> pd.Data
 
 
 def portfolio_totals(decisions: pd.DataFrame) -> dict:
-    """Approval rate, total limit, EAD, expected loss and profit of a set of decisions."""
+    """Approval rate, knock-out declines, total limit, EAD, expected loss and profit of a set
+    of decisions."""
     approved = decisions["decision"] == APPROVE
     return {
         "applicants": len(decisions),
         "approval_rate": float(approved.mean()) if len(decisions) else 0.0,
+        "policy_declined": int((decisions["decision"] == POLICY_DECLINE).sum()),
         "total_limit": float(decisions["limit"].sum()),
         "ead": float(decisions["ead"].sum()),
         "expected_loss": float(decisions["expected_loss"].sum()),

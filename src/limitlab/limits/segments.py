@@ -5,26 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.config import SegmentRule
 from limitlab.data.columns import BAD
-from limitlab.limits.policy import RATIO_ROLES, Policy
+from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
-
-
-def _values(frame: pd.DataFrame, rule: SegmentRule, policy: Policy) -> pd.Series:
-    columns = policy.segment_columns(rule) or []
-    if rule.column in RATIO_ROLES:
-        num, den = (frame[c].astype(float) for c in columns)
-        return num / den.where(den > 0)
-    return frame[columns[0]]
 
 
 def segment_labels(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """One label column per applied segment rule; ``unknown`` where the value is missing."""
     out = {}
     for rule in policy.params.segments:
-        values = _values(frame, rule, policy)
+        values = policy.rule_values(frame, rule)
         if rule.bins is not None:
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
             idx = np.searchsorted(np.asarray(rule.bins), numbers, side="right")

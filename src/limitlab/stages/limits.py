@@ -10,6 +10,7 @@ from limitlab.config import Params
 from limitlab.data.columns import BAD, ROW
 from limitlab.data.specs import DatasetSpec
 from limitlab.io import write_json, write_parquet
+from limitlab.limits.knockouts import knockout_counts
 from limitlab.limits.optimise import optimise_policy
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
@@ -51,6 +52,8 @@ def run(params: Params) -> dict:
         "binding_cap": decisions["binding_cap"].value_counts().sort_index().to_dict(),
         "optimised": optimised["optimised"]["totals"],
         "segments_not_applied": list(policy.skipped_segments),
+        "knockouts": knockout_counts(decisions, policy),
+        "knockouts_not_applied": list(policy.skipped_knockouts),
     }
     if policy.review is not None:
         metrics["review"] = _review_latest(scorer, spec, test)

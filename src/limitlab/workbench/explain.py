@@ -10,7 +10,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.models.contributions import raw_feature_contributions
 from limitlab.serving.scorer import Scorer
 
-DECISION_COLUMNS = ("pd", "grade", "decision", "limit", "product", "binding_cap",
+DECISION_COLUMNS = ("pd", "grade", "decision", "limit", "product", "binding_cap", "knockouts",
                     "reason_1", "reason_2", "reason_3", "reason_4")  # fmt: skip
 
 

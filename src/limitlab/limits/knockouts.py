@@ -1,0 +1,74 @@
+"""Knock-out rules: policy declines before the model, whatever the PD.
+
+A rule fires when its comparison holds; a missing value never fires a rule (the feature
+pipeline and the income fallback handle missing values). Every rule that fires is named.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import pandas as pd
+
+from limitlab.config import KnockoutRule
+from limitlab.limits.policy import Policy
+
+POLICY_DECLINE = "policy_decline"
+KNOCKOUT_CAP = "knockout"
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+            "==": operator.eq, "!=": operator.ne}  # fmt: skip
+
+
+def _text(value: bool | float | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rule_fires(values: pd.Series, rule: KnockoutRule) -> np.ndarray:
+    """Whether the rule holds for each value (False where the value is missing)."""
+    if rule.numeric:
+        numbers = pd.to_numeric(values, errors="coerce")
+        present = numbers.notna().to_numpy()
+        if rule.op in ("in", "not in"):
+            hit = numbers.isin(rule.values).to_numpy()
+            hit = hit if rule.op == "in" else ~hit
+        else:
+            hit = _COMPARE[rule.op](numbers, rule.values[0]).to_numpy(dtype=bool)
+        return hit & present
+    texts = values.astype("string")
+    present = texts.notna().to_numpy()
+    wanted = [_text(v) for v in rule.values]
+    hit = texts.isin(wanted).fillna(False).to_numpy(dtype=bool)
+    return (hit if rule.op in ("in", "==") else ~hit) & present
+
+
+def knockout_hits(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """One boolean column per applied knock-out rule, named after the rule."""
+    return pd.DataFrame(
+        {rule.name: rule_fires(policy.rule_values(frame, rule), rule)
+         for rule in policy.params.knockouts},
+        index=frame.index,
+        dtype=bool,
+    )  # fmt: skip
+
+
+def fired_names(hits: pd.DataFrame) -> np.ndarray:
+    """The comma-joined names of the rules that fired on each row ('' for none)."""
+    names = np.asarray(hits.columns, dtype=object)
+    matrix = hits.to_numpy(dtype=bool)
+    return np.asarray([",".join(names[row]) for row in matrix], dtype=object)
+
+
+def knockout_reason(name: str, policy: Policy) -> str:
+    return next(r.reason for r in policy.params.knockouts if r.name == name)
+
+
+def knockout_counts(decisions: pd.DataFrame, policy: Policy) -> dict[str, int]:
+    """How many decisions each applied rule declined (a row counts for every rule it fired)."""
+    fired = decisions["knockouts"].astype(str)
+    return {
+        rule.name: int(fired.str.split(",").map(lambda names, n=rule.name: n in names).sum())
+        for rule in policy.params.knockouts
+    }
