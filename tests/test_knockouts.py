@@ -91,8 +91,7 @@ def test_property_a_firing_rule_always_declines_with_its_reason(
         fires = rule_fires(policy.rule_values(frame, rule), rule)
         assert (out.loc[fires, "decision"] == POLICY_DECLINE).all()
         assert (out.loc[fires, "limit"] == 0).all()
-        shown = reasons.loc[fires].apply(lambda r: rule.reason in r.tolist(), axis=1)
-        assert shown.all()
+        assert (reasons.loc[fires] == rule.reason).any(axis=1).all()
     none_fired = out["knockouts"] == ""
     assert (out.loc[none_fired, "decision"] != POLICY_DECLINE).all()
     assert (out.loc[~none_fired, "binding_cap"] == "knockout").all()
@@ -114,7 +113,7 @@ def test_property_a_firing_rule_always_declines_with_its_reason(
 def test_bad_rules_are_params_errors_naming_the_key(rule: dict, message: str) -> None:
     raw = load_params_raw()
     raw["limits"]["knockouts"] = [{"name": "r", "column": "Age", "reason": "x", **rule}]
-    with pytest.raises(ParamsError, match="limits.knockouts") as error:
+    with pytest.raises(ParamsError, match=r"limits\.knockouts") as error:
         parse_params(raw)
     assert message in str(error.value)
 
@@ -137,5 +136,6 @@ def test_two_rules_of_one_name_are_refused() -> None:
     ],
 )  # fmt: skip
 def test_a_value_of_the_wrong_kind_for_its_column_is_a_params_error(rule, message) -> None:
-    with pytest.raises(ParamsError, match=f"limits.knockouts.{rule.name}: {message}"):
+    with pytest.raises(ParamsError) as error:
         policy_with([rule])
+    assert f"limits.knockouts.{rule.name}: {message}" in str(error.value)

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from limitlab.config import KnockoutRule, LimitsParams, ParamsError, ProductParams, ReviewParams
-from limitlab.config import SegmentRule
+from limitlab.config import (
+    KnockoutRule,
+    LimitsParams,
+    ParamsError,
+    ProductParams,
+    ReviewParams,
+    SegmentRule,
+)
 from limitlab.data.specs import DatasetSpec
 
 RATIO_ROLES = {
