@@ -123,8 +123,13 @@ def score(
         list[str] | None,
         typer.Option("--keep", help="Input column to copy to the output (repeat; default: id)."),
     ] = None,
+    notices: Annotated[
+        Path | None,
+        typer.Option("--notices", help="Adverse-action notices (declines, counter-offers)."),
+    ] = None,
 ) -> None:
-    """Score a file with a registered model; refused rows go to <output>.quarantine.<ext>."""
+    """Score a file with a registered model; refused rows go to <output>.quarantine.<ext>;
+    with --notices, a notice with the principal reasons for each decline and counter-offer."""
     import mlflow
 
     from limitlab.serving.batch import quarantine_path, score_file
@@ -132,11 +137,14 @@ def score(
 
     mlflow.set_tracking_uri(tracking_uri())
     with stop_on_bad_input():
-        counts = score_file(model, input_path, output, chunk_size, tuple(keep) if keep else None)
+        counts = score_file(
+            model, input_path, output, chunk_size, tuple(keep) if keep else None, notices
+        )
     refused = counts["rows_quarantined"]
     typer.echo(
         f"read {counts['rows_read']:,}  scored {counts['rows_scored']:,} -> {output}  "
         + (f"quarantined {refused:,} -> {quarantine_path(output)}" if refused else "quarantined 0")
+        + (f"  notices {counts['notices']:,} -> {notices}" if notices else "")
     )
 
 

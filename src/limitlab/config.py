@@ -465,15 +465,34 @@ class FairnessParams(_Section):
     proxy_auc_threshold: float = Field(0.7, ge=0.5, le=1.0)
 
 
+class GateRule(_Section):
+    """A promotion gate on a report's figure: its threshold (null: not checked) and whether
+    missing it ``block``s ``@champion`` or only ``warn``s (recorded in the gate's tag)."""
+
+    threshold: float | None = None
+    action: Literal["block", "warn"] = "warn"
+
+
 class RegisterParams(_Section):
-    """MLflow experiment, registered model, and the gates a version must pass to be champion."""
+    """MLflow experiment, registered model, its owner and intended use, and the gates a version
+    must pass to be champion."""
 
     experiment: str = "limitlab"
     model_name: str = "limitlab-pd"
+    owner: str = "credit risk analytics"
+    intended_use: str = (
+        "Probability of default, risk grade and credit limit for consumer-finance applicants of "
+        "the data set's population, decided under the limit policy it carries"
+    )
     min_test_auc: float = Field(0.70, ge=0.5, le=1.0)
     max_test_ece: float = Field(0.08, gt=0.0, le=1.0)
     champion_tolerance: float = Field(0.01, ge=0.0, le=0.5)
     champion_alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    fairness_min_air: GateRule = GateRule(threshold=0.8)
+    fairness_max_smd: GateRule = GateRule(threshold=0.5)
+    fairness_max_proxy_auc: GateRule = GateRule()
+    swap_max_bad_rate_excess: GateRule = GateRule(threshold=0.05)
+    swap_min_cell: int = Field(30, ge=1)
 
 
 class Params(_Section):

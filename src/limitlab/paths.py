@@ -23,7 +23,9 @@ TRAIN_DIR = MODELS / "train"
 LIMITS = REPORTS / "limits"
 DECISIONS = LIMITS / "decisions.parquet"
 POLICY = LIMITS / "policy.json"
+REASON_CATALOGUE = LIMITS / "reason_catalogue.json"  # code, kind, text of every reason
 REGISTERED = REPORTS / "register.json"  # run id, version, gates: differ per run, not an output
+MODEL_CARD = REPORTS / "model_card.md"  # the registered version's card: differs per run
 REGISTERED_BUNDLE = REPORTS / "register" / "bundle.json"  # what was registered: the output
 
 SPLIT_NAMES = ("train", "valid", "test")

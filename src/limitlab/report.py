@@ -11,6 +11,7 @@ from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.ingest import check_quarantine_share, ingest
 from limitlab.data.specs import resolve_spec
+from limitlab.evaluation.swap import swap_line
 from limitlab.io import read_json, write_json
 from limitlab.models.cross_validation import cross_validate
 from limitlab.tracking.store import tracking_uri
@@ -67,10 +68,17 @@ def summary_text() -> str:
     if registered:
         alias = "@champion and @challenger" if registered["promoted"] else "@challenger only"
         failed = [g for g, r in registered["gates"].items() if not r["passed"]]
+        warned = [g for g, r in registered["gates"].items() if r.get("status") == "warn"]
         lines.append(
             f"MLflow      run {registered['run_id']}  model {registered['registered_uri']} "
-            f"({alias}{'; failed gates: ' + ', '.join(failed) if failed else ''})"
+            f"({alias}{'; failed gates: ' + ', '.join(failed) if failed else ''}"
+            f"{'; warnings: ' + ', '.join(warned) if warned else ''})"
         )
+        if registered.get("swap_set"):
+            lines.append(f"swap set    vs v{registered['swap_set']['champion_version']}: "
+                         f"{swap_line(registered['swap_set'])}")  # fmt: skip
+        if paths.MODEL_CARD.is_file():
+            lines.append(f"model card  {paths.MODEL_CARD} (the version's description in MLflow)")
     lines.append(f"store       {tracking_uri()}")
     lines.append("open the UI: make ui   (then http://127.0.0.1:5000)")
     return "\n".join(lines)

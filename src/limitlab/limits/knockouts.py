@@ -20,7 +20,7 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
             "==": operator.eq, "!=": operator.ne}  # fmt: skip
 
 
-def _text(value: bool | float | str) -> str:
+def knockout_text(value: bool | float | str) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -39,7 +39,7 @@ def rule_fires(values: pd.Series, rule: KnockoutRule) -> np.ndarray:
         return hit & present
     texts = values.astype("string")
     present = texts.notna().to_numpy()
-    wanted = [_text(v) for v in rule.values]
+    wanted = [knockout_text(v) for v in rule.values]
     hit = texts.isin(wanted).fillna(False).to_numpy(dtype=bool)
     return (hit if rule.op in ("in", "==") else ~hit) & present
 

@@ -51,3 +51,21 @@ def principal_reasons(
         texts_fired = [knockout_reason(n, policy) for n in fired[row].split(",")][:N_REASONS]
         out[row] = [*texts_fired, *[""] * (N_REASONS - len(texts_fired))]
     return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index)
+
+
+CAP_CODES = ("pd_above_cutoff", "income_missing", "income_missing_decline", "affordability",
+             "regulatory", "product_max", "grade", "below_minimum")  # fmt: skip
+
+
+def reason_catalogue(policy: Policy, features: list[str]) -> list[dict[str, str]]:
+    """Every reason a decision of this policy can give: code, kind and plain words.
+
+    Codes: ``cap.<binding cap>``, ``knockout.<rule>``, ``feature.<raw feature>``; the texts are
+    those of the ``reason_*`` columns, so a letter system can map them back to codes.
+    """
+    caps = [{"code": f"cap.{c}", "kind": "cap", "text": cap_reason(c, policy)} for c in CAP_CODES]
+    rules = [{"code": f"knockout.{r.name}", "kind": "knockout", "text": r.reason}
+             for r in policy.params.knockouts]  # fmt: skip
+    drivers = [{"code": f"feature.{f}", "kind": "feature", "text": feature_reason(f, policy)}
+               for f in dict.fromkeys(features)]  # fmt: skip
+    return [*caps, *rules, *drivers]

@@ -23,6 +23,7 @@ from limitlab.data.columns import REASON, ROW
 from limitlab.data.ingest import csv_header
 from limitlab.data.specs import DataError
 from limitlab.errors import StateError
+from limitlab.limits.notices import notices
 from limitlab.serving.validate import validate_applicants
 
 
@@ -86,17 +87,23 @@ class PartialWriter:
         self.partial.unlink(missing_ok=True)
 
 
-def check_paths(input_path: Path, output_path: Path) -> None:
-    """Refuse an output (or its quarantine file) that would overwrite the input."""
-    if output_path.suffix.lower() not in {".csv", ".parquet"}:
-        raise DataError(f"{output_path}: expected a .csv or .parquet output file")
+def check_paths(input_path: Path, output_path: Path, notices_path: Path | None = None) -> None:
+    """Refuse an output, its quarantine file or the notices file that would overwrite the input
+    or one another."""
+    written = [output_path, quarantine_path(output_path), *([notices_path] if notices_path else [])]
+    for path in (output_path, notices_path):
+        if path is not None and path.suffix.lower() not in {".csv", ".parquet"}:
+            raise DataError(f"{path}: expected a .csv or .parquet output file")
     source = input_path.resolve()
-    for written in (output_path, quarantine_path(output_path)):
-        if written.resolve() == source:
+    for path in written:
+        if path.resolve() == source:
             raise DataError(
-                f"{written}: would overwrite the input {input_path}; expected an output path "
-                "whose file and quarantine file are not the input"
+                f"{path}: would overwrite the input {input_path}; expected output paths "
+                "(decisions, quarantine, notices) that are not the input"
             )
+    if notices_path is not None and notices_path.resolve() in {p.resolve() for p in written[:2]}:
+        raise DataError(f"{notices_path}: is the decisions or quarantine file; expected a "
+                        "notices file of its own")  # fmt: skip
 
 
 def load_limit_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
@@ -135,13 +142,15 @@ def score_file(
     output_path: Path,
     chunk_size: int = 50_000,
     keep: tuple[str, ...] | None = None,
+    notices_path: Path | None = None,
 ) -> dict:
     """Score every row of ``input_path``; return counts (read = scored + quarantined).
 
     Each output row starts with its input row number and the input columns in ``keep`` (by
     default the data set's id column, when the file has one), as the file holds them.
+    ``notices_path``: also write an adverse-action notice for every decline and counter-offer.
     """
-    check_paths(input_path, output_path)
+    check_paths(input_path, output_path, notices_path)
     chunks, total = _chunks(input_path, chunk_size)
     chunks = _checked(chunks, input_path)
     first = next(chunks, None)  # a file that cannot be parsed is refused before the model loads
@@ -149,6 +158,10 @@ def score_file(
     model = load_limit_model(model_uri)
     scorer = model.unwrap_python_model().scorer
     scored, refused = PartialWriter(output_path), PartialWriter(quarantine_path(output_path))
+    writers = [scored, refused]
+    letters = PartialWriter(notices_path) if notices_path else None
+    writers += [letters] if letters else []
+    requested = scorer.spec.requested_amount
     start = 0
     progress = tqdm(total=total, unit="rows", disable=not sys.stderr.isatty())
     done = False
@@ -178,17 +191,22 @@ def score_file(
                 out = pd.concat([kept, out], axis=1)
                 out.insert(0, ROW, rows[~bad])
                 scored.write(out)
+                if letters is not None:
+                    asked = inputs[requested] if requested in inputs.columns else None
+                    letters.write(notices(out, asked, [ROW, *keep]))
             start += len(chunk)
             progress.update(len(chunk))
         done = True
     finally:
         progress.close()
-        for writer in (scored, refused):
+        for writer in writers:
             if done:
                 writer.commit()
             else:
                 writer.discard()
     counts = {"rows_read": start, "rows_scored": scored.rows, "rows_quarantined": refused.rows}
+    if letters is not None:
+        counts["notices"] = letters.rows
     if counts["rows_read"] != counts["rows_scored"] + counts["rows_quarantined"]:
         raise StateError(f"{input_path}: {counts}; expected rows read = scored + quarantined")
     return counts

@@ -23,7 +23,7 @@ from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.limits.review import review_accounts
 from limitlab.models.calibration import CalibratedPD
-from limitlab.models.contributions import raw_feature_contributions
+from limitlab.models.contributions import raw_feature_contributions, source_feature
 
 
 @dataclass
@@ -60,6 +60,12 @@ class Scorer:
     def input_columns(self) -> list[str]:
         """Raw columns an applicant row must carry: model features and policy columns."""
         return list(dict.fromkeys([*self.spec.input_columns, *self.policy.required_columns]))
+
+    @property
+    def reason_features(self) -> list[str]:
+        """The raw features whose contributions can be reasons (ratios included)."""
+        names = self.pipeline[:-1].get_feature_names_out()
+        return list(dict.fromkeys(source_feature(str(n)) for n in names))
 
     def applicant_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The raw columns the scorer reads, typed as at ingest (numbers as float64)."""

@@ -50,7 +50,9 @@ def run(params: Params) -> dict:
     for family in params.train.families:
         pipeline = joblib.load(paths.model_path(family))
         pd_test = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
-        by_family[family] = classification_metrics(y_test, pd_test, bins)
+        _, low, high = auc_confidence_interval(y_test, pd_test)
+        by_family[family] = {**classification_metrics(y_test, pd_test, bins),
+                             "auc_ci95_low": low, "auc_ci95_high": high}  # fmt: skip
         _write_records(f"roc/{family}.json", roc_points(y_test, pd_test))
         _write_records(f"calibration/{family}.json", calibration_table(y_test, pd_test, bins))
     model: CalibratedPD = joblib.load(paths.CHAMPION)

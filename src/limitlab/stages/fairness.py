@@ -58,6 +58,9 @@ def run(params: Params) -> dict:
         metrics["attributes"][column] = {
             "reference": reference,
             "min_air": float(judged["air"].min()) if len(judged) else None,
+            "max_abs_smd": (
+                float(judged[["smd_limit", "smd_pd"]].abs().max().max()) if len(judged) else None
+            ),
             "air_flagged": table.loc[table["air_flag"], "group"].tolist(),
             "smd_flagged": table.loc[table["smd_flag"], "group"].tolist(),
             "too_small": table.loc[table["status"] == "too small to judge", "group"].tolist(),

@@ -13,6 +13,7 @@ from limitlab.io import write_json, write_parquet
 from limitlab.limits.knockouts import knockout_counts
 from limitlab.limits.optimise import optimise_policy
 from limitlab.limits.policy import Policy
+from limitlab.limits.reasons import reason_catalogue
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
 from limitlab.limits.segments import segment_report
 from limitlab.serving.scorer import Scorer
@@ -41,6 +42,7 @@ def run(params: Params) -> dict:
         paths.LIMITS / "grade_band_table.json", grade_band_table(decisions, bad).to_dict("records")
     )
     write_json(paths.LIMITS / "segments.json", segment_report(decisions, policy, bad))
+    write_json(paths.REASON_CATALOGUE, reason_catalogue(policy, scorer.reason_features))
     optimised = optimise_policy(decisions["pd"].to_numpy(), test, policy)
     write_json(paths.LIMITS / "optimised_caps.json", optimised)
     metrics = {

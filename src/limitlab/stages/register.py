@@ -23,10 +23,13 @@ def run(params: Params) -> dict:
 
 
 def decision_line(result: dict) -> str:
-    """``<model> v<N>: @champion|@challenger only (<why>)``, naming the gates that failed."""
+    """``<model> v<N>: @champion|@challenger only (<why>)``, naming the gates that failed and
+    those that only warned."""
     name = f"{result['model_name']} v{result['model_version']}"
     gates = result["gates"]
+    warned = "; ".join(f"{g}: {v['why']}" for g, v in gates.items() if v.get("status") == "warn")
+    warnings = f"; warnings: {warned}" if warned else ""
     if result["promoted"]:
-        return f"{name}: @champion, all gates passed ({gates['vs_champion']['why']})"
+        return f"{name}: @champion, no gate failed ({gates['vs_champion']['why']}){warnings}"
     failed = "; ".join(f"{g}: {v['why']}" for g, v in gates.items() if not v["passed"])
-    return f"{name}: @challenger only, not promoted ({failed})"
+    return f"{name}: @challenger only, not promoted ({failed}){warnings}"

@@ -38,6 +38,7 @@ from limitlab.report import summary_text
 from limitlab.serving.example import applicant_schema, synthetic_applicants
 from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
+from limitlab.tracking.model_card import model_card
 from limitlab.tracking.registry import PROCESS_TAG, apply_gates, clean_up_interrupted
 from limitlab.tracking.runs import (
     log_figures,
@@ -51,7 +52,9 @@ from limitlab.tracking.store import lineage_tags, project_root, use_project_stor
 STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
                        "monitor", "fairness")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
-ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY}
+DESCRIPTION_LIMIT = 5000
+ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY,
+             "reason_catalogue": paths.REASON_CATALOGUE}  # fmt: skip
 _REQUIREMENTS = (
     "mlflow", "scikit-learn", "xgboost-cpu", "pandas", "numpy", "pyarrow", "joblib",
     "pydantic", "ruamel.yaml", "cloudpickle",
@@ -146,21 +149,40 @@ usage caps and four reasons. A version becomes @champion only through the promot
 its gate.* tags) or by hand with a reason."""
 
 
-def _describe(client: MlflowClient, result: dict, summary: str, evaluate: dict) -> None:
-    """The run's description (the summary), the registered model's and the version's."""
+def _describe(client: MlflowClient, result: dict, summary: str, card: str, params: Params) -> None:
+    """The run's description (the summary); the registered model's description and tags; the
+    version's description (its model card, shortened to what the registry holds)."""
     client.set_tag(result["run_id"], "mlflow.note.content", f"```\n{summary}\n```")
-    client.update_registered_model(result["model_name"], description=MODEL_NOTE)
-    gates = "passed" if result["promoted"] else "failed"
-    client.update_model_version(
-        result["model_name"],
-        result["model_version"],
-        description=(
-            f"{evaluate['champion']} with {evaluate['calibration']['method']} calibration; test "
-            f"AUC {evaluate['auc']:.3f} [95% CI {evaluate['auc_ci95_low']:.3f}, "
-            f"{evaluate['auc_ci95_high']:.3f}], ECE {evaluate['ece']:.4f}; gates {gates}; "
-            f"run {result['run_id']}"
-        ),
-    )
+    name, spec = result["model_name"], DatasetSpec.from_json(paths.SPEC)
+    client.update_registered_model(name, description=MODEL_NOTE)
+    for key, value in {"dataset": spec.name, "target": f"{spec.target} = {spec.bad_value!r}",
+                       "owner": params.registry.owner}.items():  # fmt: skip
+        client.set_registered_model_tag(name, key, value)
+    client.update_model_version(name, result["model_version"], description=registry_text(card))
+
+
+def registry_text(card: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The card as the registry can hold it (MLflow's SQL stores keep 5,000 characters of a
+    version description): whole, or with the longest sections shortened from their end, every
+    heading kept, and a pointer to the whole card."""
+    if len(card) <= limit:
+        return card
+    cut = "- ... (shortened here: the whole card is the run's artifact model_card.md)"
+    head, *parts = card.split("\n## ")
+    sections = [part.rstrip("\n").split("\n") for part in parts]
+    shortened: set[int] = set()
+
+    def text() -> str:
+        bodies = [lines + ([cut] if i in shortened else []) for i, lines in enumerate(sections)]
+        return "\n\n## ".join([head.rstrip("\n"), *("\n".join(b) for b in bodies)]) + "\n"
+
+    while len(text()) > limit:
+        longest = max(range(len(sections)), key=lambda i: len("\n".join(sections[i])))
+        if len(sections[longest]) <= 2:  # only headings left
+            break
+        sections[longest].pop()
+        shortened.add(longest)
+    return text()
 
 
 def _log_model(model_name: str) -> tuple[str, str]:
@@ -211,13 +233,16 @@ def register_pipeline_run(params: Params) -> dict:
     cleaned = clean_up_interrupted(client, experiment_id, params.registry.model_name)
     test_rows = pd.read_parquet(paths.split_path("test"))
     y = test_rows[BAD].to_numpy()
-    new_pd = pd.read_parquet(paths.DECISIONS, columns=["pd"])["pd"].to_numpy(float)
+    new = pd.read_parquet(paths.DECISIONS, columns=["pd", "limit"])
+    new_pd = new["pd"].to_numpy(float)
+    fairness = read_json(paths.metrics_path("fairness"))
     name = run_name(spec.name, champion, params)
+    lineage = lineage_tags(Path.cwd())
     with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags(
             {
                 PROCESS_TAG: process_claim(),
-                **lineage_tags(Path.cwd()),
+                **lineage,
                 "dataset.name": spec.name,
                 "dataset.path": spec.path,
                 "dataset.sha256": ingest_metrics["sha256"],
@@ -266,10 +291,15 @@ def register_pipeline_run(params: Params) -> dict:
                 timings.get("trials", {}),
             )  # fmt: skip
         model_uri, model_version = _log_model(params.registry.model_name)
-        gates = apply_gates(client, params.registry, model_version, test, test_rows, y, new_pd)
+        gates = apply_gates(
+            client, params.registry, model_version, test, fairness, test_rows, y, new
+        )
         mlflow.set_tag("registry.promoted", str(gates["promoted"]).lower())
+        if gates["swap_set"]:
+            _log_swap_set(gates["swap_set"])
     result = {
         "run_id": run.info.run_id,
+        "run_name": run.info.run_name,
         "experiment_id": experiment_id,
         "model_name": params.registry.model_name,
         "model_version": model_version,
@@ -281,8 +311,23 @@ def register_pipeline_run(params: Params) -> dict:
     }
     write_json(paths.REGISTERED, result)
     write_json(paths.REGISTERED_BUNDLE, bundle_record(params, ingest_metrics["sha256"], champion))
-    _describe(client, result, summary_text(), test)
+    card = model_card(params, result, lineage)
+    paths.MODEL_CARD.write_text(card)
+    client.log_text(result["run_id"], card, "model_card.md")
+    _describe(client, result, summary_text(), card, params)
     return result
+
+
+def _log_swap_set(swap: dict) -> None:
+    """The swap set against the champion: a JSON artifact, a table, and its counts as metrics."""
+    mlflow.log_dict(swap, "swap_set.json")
+    cells = pd.DataFrame([{"cell": name, **cell} for name, cell in swap["cells"].items()])
+    mlflow.log_table(cells, "tables/swap_set.json")
+    metrics = {f"swap.{name}.count": cell["count"] for name, cell in swap["cells"].items()}
+    metrics["swap.exposure_change"] = swap["exposure_change"]
+    if swap["bad_rate_excess"] is not None:
+        metrics["swap.bad_rate_excess"] = swap["bad_rate_excess"]
+    mlflow.log_metrics(metrics)
 
 
 def bundle_record(params: Params, data_sha256: str, champion: str) -> dict:

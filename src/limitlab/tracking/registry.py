@@ -1,5 +1,6 @@
 """Registry aliases: every new version is ``@challenger``; ``@champion`` only through the gates
-(or by hand, with a reason). Gate results are tags on the version."""
+(or by hand, with a reason). Gate results are tags on the version: ``pass``, ``warn`` (a gate
+set to warn that was missed: promotion goes on) or ``fail``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from mlflow.tracking import MlflowClient
 from limitlab.config import RegisterParams
 from limitlab.errors import StateError
 from limitlab.evaluation.metrics import classification_metrics, paired_auc_test
+from limitlab.evaluation.swap import swap_set
 from limitlab.processes import process_alive
+from limitlab.tracking.gates import FAIL, PASS, Gate, fairness_gates, swap_gate
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -46,12 +49,12 @@ missing = [c for c in columns if c not in test.columns]
 if missing:
     sys.exit(f"the test data lacks its input column(s) {missing[:5]}")
 numeric = {c: "float64" for c in columns if pd.api.types.is_numeric_dtype(test[c])}
-model.predict(test[columns].astype(numeric))[["pd"]].to_parquet(output)
+model.predict(test[columns].astype(numeric))[["pd", "decision", "limit"]].to_parquet(output)
 """
 
 
-def champion_pd_on(name: str, test: pd.DataFrame) -> np.ndarray:
-    """PDs of the current ``@champion`` for this run's test rows.
+def champion_decisions_on(name: str, test: pd.DataFrame) -> pd.DataFrame:
+    """PD, decision and limit of the current ``@champion`` for this run's test rows.
 
     The champion is scored in a process of its own, where its bundled code is the code that
     runs (as under ``mlflow models serve``): a champion registered by an earlier limitlab still
@@ -69,7 +72,7 @@ def champion_pd_on(name: str, test: pd.DataFrame) -> np.ndarray:
         if done.returncode != 0:
             lines = (done.stderr or "").strip().splitlines() or ["no output"]
             raise StateError(f"the champion could not score the test rows: {lines[-1]}")
-        return pd.read_parquet(output)["pd"].to_numpy(float)
+        return pd.read_parquet(output)
 
 
 def versus_champion(
@@ -96,21 +99,33 @@ def versus_champion(
 
 def gate_results(
     evaluate: dict, rules: RegisterParams, champion: str | None, comparison: tuple[bool, str]
-) -> dict[str, tuple[bool, str]]:
-    """Each gate: (passed, why)."""
+) -> dict[str, Gate]:
+    """The test-metric gates and the comparison with the champion: (pass | fail, why)."""
     auc, ece = evaluate["auc"], evaluate["ece"]
-    gates = {
-        "min_test_auc": (
-            auc >= rules.min_test_auc,
-            f"test AUC {auc:.4f}, minimum {rules.min_test_auc}",
-        ),
-        "max_test_ece": (
-            ece <= rules.max_test_ece,
-            f"test ECE {ece:.4f}, maximum {rules.max_test_ece}",
-        ),
-    }
-    gates["vs_champion"] = (True, "no champion yet") if champion is None else comparison
-    return gates
+    checks = {
+        "min_test_auc": (auc >= rules.min_test_auc,
+                         f"test AUC {auc:.4f}, minimum {rules.min_test_auc}"),
+        "max_test_ece": (ece <= rules.max_test_ece,
+                         f"test ECE {ece:.4f}, maximum {rules.max_test_ece}"),
+        "vs_champion": (True, "no champion yet") if champion is None else comparison,
+    }  # fmt: skip
+    return {gate: (PASS if ok else FAIL, why) for gate, (ok, why) in checks.items()}
+
+
+def compare_with_champion(
+    rules: RegisterParams, champion: str, test: pd.DataFrame, y: np.ndarray, new: pd.DataFrame
+) -> tuple[tuple[bool, str], dict | None]:
+    """The paired comparison with the champion, and the swap set of the two models' limits
+    (None when the champion cannot score these rows)."""
+    try:
+        old = champion_decisions_on(rules.model_name, test)
+    except Exception as exc:  # any failure to score means: not comparable
+        why = f"champion v{champion} cannot be compared: {type(exc).__name__}: {exc}"[:300]
+        return (False, why), None
+    old_pd = old["pd"].to_numpy(float)
+    comparison = versus_champion(rules, champion, y, new["pd"].to_numpy(float), old_pd)
+    swap = swap_set(y, new["limit"].to_numpy(float), old["limit"].to_numpy(float))
+    return comparison, {"champion_version": champion, **swap}
 
 
 def apply_gates(
@@ -118,36 +133,40 @@ def apply_gates(
     rules: RegisterParams,
     version: str,
     evaluate: dict,
+    fairness: dict,
     test: pd.DataFrame,
     y: np.ndarray,
-    new_pd: np.ndarray,
+    new: pd.DataFrame,
 ) -> dict:
-    """Alias the new version ``@challenger``; promote it when every gate passes. Tag the results.
+    """Alias the new version ``@challenger``; promote it when no gate fails. Tag the results.
 
-    ``new_pd`` is the new version's PD for the rows of ``test`` (outcomes ``y``).
+    ``new`` holds the new version's ``pd`` and ``limit`` for the rows of ``test`` (outcomes
+    ``y``); ``fairness`` is the fairness stage's metrics.
     """
     name = rules.model_name
     champion = current_champion(client, name)
-    comparison = (True, "")
+    comparison, swap = (True, ""), None
     if champion is not None:
-        try:
-            comparison = versus_champion(rules, champion, y, new_pd, champion_pd_on(name, test))
-        except Exception as exc:  # any failure to score means: not comparable
-            comparison = (False, f"champion v{champion} cannot be compared: "
-                                 f"{type(exc).__name__}: {exc}"[:300])  # fmt: skip
-    gates = gate_results(evaluate, rules, champion, comparison)
+        comparison, swap = compare_with_champion(rules, champion, test, y, new)
+    gates = {
+        **gate_results(evaluate, rules, champion, comparison),
+        **fairness_gates(rules, fairness),
+        **swap_gate(rules, swap),
+    }
     client.set_registered_model_alias(name, CHALLENGER, version)
-    for gate, (passed, why) in gates.items():
-        client.set_model_version_tag(
-            name, version, f"gate.{gate}", f"{'pass' if passed else 'fail'}: {why}"
-        )
-    promoted = all(passed for passed, _ in gates.values())
+    for gate, (status, why) in gates.items():
+        client.set_model_version_tag(name, version, f"gate.{gate}", f"{status}: {why}")
+    promoted = all(status != FAIL for status, _ in gates.values())
     client.set_model_version_tag(name, version, GATES_TAG, "passed" if promoted else "failed")
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
         client.set_model_version_tag(name, version, "promoted", "by gates")
-    return {"promoted": promoted, "previous_champion": champion,
-            "gates": {g: {"passed": p, "why": w} for g, (p, w) in gates.items()}}  # fmt: skip
+    return {
+        "promoted": promoted,
+        "previous_champion": champion,
+        "gates": {g: {"passed": s != FAIL, "status": s, "why": w} for g, (s, w) in gates.items()},
+        "swap_set": swap,
+    }
 
 
 def promote(client: MlflowClient, name: str, version: str, reason: str) -> None:

@@ -1,0 +1,45 @@
+"""Adverse-action notices: for every declined applicant and every counter-offer, the decision,
+the limit and up to four principal reasons in plain words, ready for a letter.
+
+A counter-offer is an approval below what the applicant asked for: below the requested amount
+where the data has one, else below the risk grade's cap (the limit was cut by affordability,
+missing income or a regulatory cap). A missing requested amount falls back to the latter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from limitlab.limits.decide import APPROVE
+from limitlab.limits.reasons import REASON_COLUMNS
+
+REDUCING_CAPS = ("affordability", "income_missing", "regulatory")
+DECLINE_NOTICE, COUNTER_OFFER = "decline", "counter-offer"
+
+
+def notice_kind(decisions: pd.DataFrame, requested: pd.Series | None = None) -> np.ndarray:
+    """``decline``, ``counter-offer`` or '' (no notice) for each decision."""
+    approved = (decisions["decision"] == APPROVE).to_numpy()
+    reduced = decisions["binding_cap"].isin(REDUCING_CAPS).to_numpy(copy=True)
+    if requested is not None:
+        asked = pd.to_numeric(requested, errors="coerce").to_numpy(float)
+        below = asked > decisions["limit"].to_numpy(float)
+        reduced = np.where(np.isnan(asked), reduced, below)
+    return np.where(~approved, DECLINE_NOTICE, np.where(reduced, COUNTER_OFFER, ""))
+
+
+def notices(
+    decisions: pd.DataFrame, requested: pd.Series | None = None, keep: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per notice: the ``keep`` columns, the notice kind, decision, limit, requested
+    amount (when known) and the non-empty reasons."""
+    kind = notice_kind(decisions, requested)
+    rows = kind != ""
+    out = decisions.loc[rows, [*(keep or []), "decision", "limit"]].copy()
+    out.insert(len(keep or []), "notice", kind[rows])
+    if requested is not None:
+        out["requested"] = pd.to_numeric(requested, errors="coerce").to_numpy(float)[rows]
+    for column in REASON_COLUMNS:
+        out[column] = decisions.loc[rows, column].replace("", pd.NA)
+    return out.reset_index(drop=True)
