@@ -25,6 +25,9 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from limitlab.tracking.model_card import SECTIONS
+from limitlab.tracking.register import registry_text
+
 from .conftest import (
     FAST_TUNE,
     NOTEBOOKS,
@@ -117,6 +120,55 @@ def test_fairness_reports_every_protected_attribute(built: tuple[Path, str]) -> 
         assert part.loc[part["group"] == reference, "air"].item() == pytest.approx(1.0)
     summary = run(["limitlab", "summary"], root).stdout
     assert "fairness    Age: reference " in summary and "fairness    Marital: " in summary
+
+
+def test_registered_version_carries_its_model_card(built: tuple[Path, str]) -> None:
+    root, _ = built
+    client = client_for(root)
+    registered = read(root, "reports/register.json")
+    version = str(registered["model_version"])
+    card = (root / "reports/model_card.md").read_text()
+    assert card.startswith(f"# {MODEL} v{version}: model card")
+    described = client.get_model_version(MODEL, version).description
+    assert described == registry_text(card)
+    for section in SECTIONS:
+        assert f"\n## {section}\n" in described, section
+    ingest = read(root, "reports/metrics/ingest.json")
+    for fact in (registered["run_id"], ingest["sha256"], "| xgboost | 0.", "Outcome: promoted",
+                 "No champion to compare with", "`Marital`: reference", "knock-out rules: "
+                 "minimum_age"):  # fmt: skip
+        assert fact in card, fact
+    logged = Path(client.download_artifacts(registered["run_id"], "model_card.md", str(root)))
+    assert logged.read_text() == card
+    model = client.get_registered_model(MODEL)
+    assert model.tags["dataset"] == "credit_scoring" and model.tags["owner"]
+    tags = client.get_model_version(MODEL, version).tags
+    assert tags["gate.fairness_min_air"].split(":")[0] in {"pass", "warn"}
+    assert "lowest AIR" in tags["gate.fairness_min_air"]
+    bundle = Path(client.download_artifacts(registered["run_id"], "", str(root / "dl")))
+    catalogue = json.loads(next(bundle.rglob("reason_catalogue.json")).read_text())
+    codes = {entry["code"] for entry in catalogue}
+    assert {"cap.affordability", "knockout.debt_to_income", "feature.Income"} <= codes
+
+
+def test_knockout_rules_decline_before_the_model_and_are_counted(built: tuple[Path, str]) -> None:
+    root, _ = built
+    limits = read(root, "reports/metrics/limits.json")
+    assert set(limits["knockouts"]) == {"minimum_age", "debt_to_income"}
+    assert limits["knockouts_not_applied"] == ["bankruptcy"]  # no such column in the data
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    ratio = test["Debt"] / test["Income"].where(test["Income"] > 0)
+    fired = (ratio > 40).to_numpy()
+    assert fired.sum() == limits["knockouts"]["debt_to_income"] == limits["policy_declined"] > 0
+    assert (decisions.loc[fired, "decision"] == "policy_decline").all()
+    assert (
+        decisions.loc[fired, "reason_1"] == "Existing debt is too high relative to income"
+    ).all()
+    bands = read(root, "reports/plots/band_table.json")
+    assert sum(b["policy_declined"] for b in bands) == limits["policy_declined"]
+    summary = run(["limitlab", "summary"], root).stdout
+    assert f"knock-outs  {limits['policy_declined']} policy declines before the model" in summary
 
 
 def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:
@@ -459,8 +511,8 @@ def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
     scored = pd.read_parquet(root / "scored.parquet")
     expected = pd.read_parquet(root / "reports/limits/decisions.parquet").iloc[scored["_row"] - 1]
     np.testing.assert_allclose(scored["pd"], expected["pd"], rtol=0, atol=1e-9)
-    for column in ("limit", "grade", "binding_cap", *REASONS):
-        assert scored[column].tolist() == expected[column].tolist(), column
+    for column in ("decision", "limit", "grade", "binding_cap", "knockouts", *REASONS):
+        assert scored[column].fillna("").tolist() == expected[column].tolist(), column
     missing = run(["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input",
                    "nope.csv", "--output", "x.csv"], root, check=False)  # fmt: skip
     assert missing.returncode == 2 and "nope.csv: input file not found" in missing.stderr
@@ -496,6 +548,53 @@ def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
     )
     assert absent.returncode == 2
     assert "clean.csv: column(s) ['customer_no'] to keep are not in the file" in absent.stderr
+
+
+def test_notices_for_every_decline_and_counter_offer(built: tuple[Path, str]) -> None:
+    root, _ = built
+    command = ["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input",
+               "data/interim/splits/test.parquet", "--output", "all.parquet"]  # fmt: skip
+    out = run([*command, "--notices", "notices.csv"], root).stdout
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    wanted = (decisions["decision"] != "approve") | (decisions["limit"] < test["Amount"])
+    letters = pd.read_csv(root / "notices.csv", keep_default_na=False)
+    assert f"notices {int(wanted.sum())} -> notices.csv" in out
+    assert (letters["_row"] - 1).tolist() == np.flatnonzero(wanted).tolist()
+    chosen = decisions[wanted.to_numpy()].reset_index(drop=True)
+    assert letters["reason_1"].tolist() == chosen["reason_1"].tolist()
+    assert set(letters["notice"]) == {"decline", "counter-offer"}
+    assert (letters.loc[letters["notice"] == "decline", "limit"] == 0).all()
+    same = run([*command, "--notices", "all.parquet"], root, check=False)
+    assert same.returncode == 2 and "expected a notices file of its own" in same.stderr
+
+
+def test_fairness_gate_set_to_block_keeps_the_champion(built: tuple[Path, str]) -> None:
+    root, _ = built
+    client = client_for(root)
+    champion_before = client.get_model_version_by_alias(MODEL, "champion").version
+    done = run(["dvc", "exp", "run", "-n", "fair-block",
+                "-S", "register.fairness_min_air.threshold=0.99",
+                "-S", "register.fairness_min_air.action=block"], root)  # fmt: skip
+    assert set(re.findall(r"Running stage '(\w+)'", done.stdout)) == {"register"}
+    registered = read(root, "reports/register.json")
+    version = str(registered["model_version"])
+    tags = client.get_model_version(MODEL, version).tags
+    assert tags["gate.fairness_min_air"].startswith("fail: lowest AIR 0.")
+    assert tags["gates"] == "failed"
+    assert client.get_model_version_by_alias(MODEL, "champion").version == champion_before
+    assert "not promoted (fairness_min_air: lowest AIR" in done.stdout
+    swap = registered["swap_set"]  # the same model against itself: nothing swaps
+    assert swap["champion_version"] == str(champion_before)
+    assert swap["cells"]["swap_in"]["count"] == swap["cells"]["swap_out"]["count"] == 0
+    approved = (pd.read_parquet(root / "reports/limits/decisions.parquet")["limit"] > 0).sum()
+    assert swap["cells"]["limit_same"]["count"] == approved and swap["exposure_change"] == 0
+    logged = client.get_run(registered["run_id"]).data.metrics
+    assert logged["swap.limit_same.count"] == approved
+    described = client.get_model_version(MODEL, version).description
+    assert f"## Swap set\n\nAgainst champion v{champion_before} on the same" in described
+    assert "| fairness_min_air | fail | lowest AIR" in described
+    restore_baseline(root)
 
 
 def test_worse_model_becomes_challenger_not_champion(built: tuple[Path, str]) -> None:

@@ -4,6 +4,8 @@ the stress view, row refusals and the split's class check."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,7 +117,7 @@ def test_optimise_policy_sets_configured_caps_beside_the_optimum() -> None:
 def test_a_zero_loss_budget_declines_every_grade() -> None:
     policy = make_policy(segments=[])
     appetite = policy.params.optimise.model_copy(update={"el_budget_share": 0.0})
-    strict = Policy(policy.params.model_copy(update={"optimise": appetite}), income="income")
+    strict = replace(policy, params=policy.params.model_copy(update={"optimise": appetite}))
     pds, frame = np.array([0.01, 0.05, 0.3]), applicants([5e3] * 3)
     caps = optimise_caps(candidate_outcomes(pds, frame, strict), strict)
     assert set(caps.values()) == {0.0}
