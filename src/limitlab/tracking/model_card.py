@@ -186,7 +186,7 @@ def _value(value: object) -> str:
 def _gates(result: dict) -> list[str]:
     rows = ["| gate | result | detail |", "|---|---|---|"]
     for gate, g in result["gates"].items():
-        rows.append(f"| {gate} | {g['status']} | {g['why'].replace('|', '/')} |")
+        rows.append(f"| {gate} | {g['status']} | {g['why'].replace('|', chr(92) + '|')} |")
     verdict = "promoted to @champion" if result["promoted"] else "@challenger only"
     return [f"Outcome: {verdict}.", "", *rows]
 
