@@ -139,3 +139,9 @@ def test_a_value_of_the_wrong_kind_for_its_column_is_a_params_error(rule, messag
     with pytest.raises(ParamsError) as error:
         policy_with([rule])
     assert f"limits.knockouts.{rule.name}: {message}" in str(error.value)
+
+
+def test_a_rule_on_the_outcome_is_a_params_error() -> None:
+    rule = KnockoutRule(name="leak", column="s", op="==", value="bad", reason="r")
+    with pytest.raises(ParamsError, match="is the outcome the model predicts"):
+        Policy.build(limits_params(segments=[], knockouts=[rule]), SPEC, [*COLUMNS, "s"])

@@ -142,7 +142,14 @@ class Policy:
 
 
 def _check_knockout_type(rule: KnockoutRule, columns: list[str], spec: DatasetSpec) -> None:
-    """A number compares with a numeric column (or ratio), a text with a categorical one."""
+    """A number compares with a numeric column (or ratio), a text with a categorical one; the
+    outcome (or a true PD) is never an input of a rule."""
+    outcome = [c for c in columns if c in {spec.target, spec.truth}]
+    if outcome:
+        raise ParamsError(
+            f"limits.knockouts.{rule.name}: column {outcome[0]!r} is the outcome the model "
+            "predicts; expected a column known when the applicant applies"
+        )
     if rule.column not in RATIO_ROLES and columns[0] not in {*spec.numeric, *spec.categorical}:
         return  # an undeclared column: compared as it comes
     numeric_column = rule.column in RATIO_ROLES or columns[0] in spec.numeric

@@ -54,14 +54,16 @@ def fairness_gates(rules: RegisterParams, fairness: dict) -> dict[str, Gate]:
     return gates
 
 
-def swap_gate(rules: RegisterParams, swap: dict | None) -> dict[str, Gate]:
+def swap_gate(
+    rules: RegisterParams, swap: dict | None, why_none: str = "no champion to compare"
+) -> dict[str, Gate]:
     """Swap-ins' realised bad rate less swap-outs' at most the threshold, when both cells hold
-    at least ``swap_min_cell`` applicants."""
+    at least ``swap_min_cell`` applicants; ``why_none`` says why there is no swap set."""
     rule = rules.swap_max_bad_rate_excess
     if rule.threshold is None:
         return {}
     if swap is None:
-        return {"swap_set": (PASS, "no champion to compare")}
+        return {"swap_set": (PASS, why_none)}
     ins, outs = swap["cells"]["swap_in"], swap["cells"]["swap_out"]
     if min(ins["count"], outs["count"]) < rules.swap_min_cell:
         return {

@@ -151,7 +151,13 @@ def apply_gates(
     gates = {
         **gate_results(evaluate, rules, champion, comparison),
         **fairness_gates(rules, fairness),
-        **swap_gate(rules, swap),
+        **swap_gate(
+            rules,
+            swap,
+            "no champion to compare"
+            if champion is None
+            else "not computed: the champion could not score the test rows",
+        ),
     }
     client.set_registered_model_alias(name, CHALLENGER, version)
     for gate, (status, why) in gates.items():
