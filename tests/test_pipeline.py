@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,7 +25,9 @@ from mlflow.tracking import MlflowClient
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from sklearn.linear_model import LogisticRegression
 
+from limitlab.models.calibration import logit
 from limitlab.tracking.model_card import SECTIONS
 from limitlab.tracking.register import registry_text
 
@@ -170,6 +173,22 @@ def test_knockout_rules_decline_before_the_model_and_are_counted(built: tuple[Pa
     assert sum(b["policy_declined"] for b in bands) == limits["policy_declined"]
     summary = run(["limitlab", "summary"], root).stdout
     assert f"knock-outs  {limits['policy_declined']} policy declines before the model" in summary
+
+
+def test_champion_is_chosen_and_calibrated_on_out_of_fold_pds(built: tuple[Path, str]) -> None:
+    root, _ = built
+    train = read(root, "reports/metrics/train.json")
+    oof = pd.read_parquet(root / "models/train/out_of_fold.parquet")
+    rows = pd.read_parquet(root / "data/interim/splits/train.parquet")
+    assert oof["_bad"].tolist() == rows["_bad"].tolist()  # the train split, row for row
+    champion = train["champion"]
+    assert train["selection"]["chosen"] == champion
+    assert set(train["selection"]["families"]) == {"xgboost", "scorecard", "logistic"}
+    model = joblib.load(root / "models/train/champion.joblib")
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(
+        logit(oof[champion].to_numpy()).reshape(-1, 1), oof["_bad"]
+    )
+    np.testing.assert_allclose(model.map_.coef_, platt.coef_, rtol=1e-6)  # no valid or test row
 
 
 def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:

@@ -23,7 +23,6 @@ from limitlab.limits import Policy, decide
 from limitlab.limits.backtest import REVIEW, STATIC, BacktestInputs, backtest
 from limitlab.limits.optimise import candidate_outcomes, optimise_caps, optimise_policy
 from limitlab.limits.report import band_table, portfolio_totals
-from limitlab.models.selection import choose_champion
 from limitlab.workbench.whatif import scale_grade_caps, with_product, with_risk_appetite
 
 from .test_policy import applicants, make_policy
@@ -182,13 +181,6 @@ def test_a_split_of_one_class_is_refused_by_name() -> None:
     parts = {"train": pd.DataFrame({BAD: [0, 1]}), "valid": pd.DataFrame({BAD: [0, 0]})}
     with pytest.raises(DataError, match="split 'valid' has 2 rows of one class only"):
         check_both_classes(parts)
-
-
-def test_champion_is_the_best_on_the_selection_metric() -> None:
-    valid = {"xgboost": {"auc": 0.80, "brier": 0.15}, "logistic": {"auc": 0.78, "brier": 0.14}}
-    assert choose_champion(valid, "auc", "auto") == "xgboost"
-    assert choose_champion(valid, "brier", "auto") == "logistic"  # lower is better
-    assert choose_champion(valid, "auc", "logistic") == "logistic"
 
 
 def test_a_split_too_small_for_the_data_is_one_clear_refusal() -> None:

@@ -158,11 +158,15 @@ class ScorecardParams(_Section):
 
 
 class TrainParams(_Section):
-    """Model families, champion selection on validation data, and calibration."""
+    """Model families, champion selection on out-of-fold predictions, and calibration."""
 
     seed: int = 42
     families: list[Family] = ["xgboost", "scorecard", "logistic"]
+    cv_folds: int = Field(5, ge=2, le=20)
+    cv_repeats: int = Field(1, ge=1, le=10)
     selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
+    simplicity: list[Family] = ["scorecard", "logistic", "xgboost"]
+    selection_alpha: float = Field(0.05, gt=0.0, lt=1.0)
     champion: Literal["auto", "xgboost", "scorecard", "logistic"] = "auto"
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"

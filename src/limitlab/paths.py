@@ -45,6 +45,7 @@ def metrics_path(stage: str) -> Path:
 
 CHAMPION = TRAIN_DIR / "champion.joblib"
 POINTS_TABLE = TRAIN_DIR / "scorecard_points.json"
+OUT_OF_FOLD = TRAIN_DIR / "out_of_fold.parquet"  # each family's out-of-fold PD of the train rows
 
 
 def model_path(family: str) -> Path:

@@ -192,3 +192,22 @@ def truth_metrics(y: np.ndarray, pd_: np.ndarray, true_pd: np.ndarray, bins: int
         "ece_vs_true_pd": float((gap * table["count"]).sum() / table["count"].sum()),
         "mean_abs_error": float(np.abs(p - truth).mean()),
     }
+
+
+def spiegelhalter_test(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
+    """Spiegelhalter's z test of calibration: z and its two-sided p-value (H0: the PDs are the
+    true probabilities). Unlike ECE it has no bins and says how much of a gap is noise."""
+    from scipy.stats import norm
+
+    y, p = _arrays(y, pd_)
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    numerator = float(np.sum((y - p) * (1 - 2 * p)))
+    variance = float(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    z = numerator / np.sqrt(variance) if variance > 0 else 0.0
+    return {"spiegelhalter_z": z, "spiegelhalter_p": float(2 * norm.sf(abs(z)))}
+
+
+def calibration_in_the_large(y: np.ndarray, pd_: np.ndarray) -> float:
+    """Mean PD less the realised bad rate (positive: over-predicts)."""
+    y, p = _arrays(y, pd_)
+    return float(p.mean() - y.mean())

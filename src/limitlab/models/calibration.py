@@ -63,7 +63,9 @@ class CalibratedPD(ClassifierMixin, BaseEstimator):
             tags.input_tags.sparse = inner.sparse
         return tags
 
-    def fit(self, X: Any, y: Any) -> CalibratedPD:
+    def fit(self, X: Any, y: Any, raw_scores: np.ndarray | None = None) -> CalibratedPD:
+        """Fit the estimator (unless frozen) and the map; the map on ``raw_scores`` when given
+        (out-of-fold PDs of ``y``'s rows), else on the estimator's PDs of ``X``."""
         if self.method not in METHODS:
             raise InputError(f"calibration method {self.method!r}; expected one of {METHODS}")
         if self.estimator is None:
@@ -77,7 +79,7 @@ class CalibratedPD(ClassifierMixin, BaseEstimator):
             if hasattr(self.estimator_, name):
                 setattr(self, name, getattr(self.estimator_, name))
         bad = (y == self.classes_[1]).astype(int)
-        raw = self._raw(X)
+        raw = self._raw(X) if raw_scores is None else np.asarray(raw_scores, dtype=float)
         if self.method == "platt":
             self.map_ = LogisticRegression(C=1e6, max_iter=1000).fit(logit(raw).reshape(-1, 1), bad)
         elif self.method == "isotonic":
@@ -129,3 +131,11 @@ class CalibratedPD(ClassifierMixin, BaseEstimator):
 def calibrated(pipeline: Any, method: str, X: Any, y: np.ndarray) -> CalibratedPD:
     """``pipeline`` (already fitted) calibrated on ``X``, ``y``."""
     return CalibratedPD(FrozenEstimator(pipeline), method).fit(X, y)
+
+
+def calibrated_out_of_fold(
+    pipeline: Any, method: str, oof_pd: np.ndarray, y: np.ndarray
+) -> CalibratedPD:
+    """``pipeline`` (fitted on all training rows) with a map fitted on its family's out-of-fold
+    PDs: each PD the map sees came from a model that never saw that row."""
+    return CalibratedPD(FrozenEstimator(pipeline), method).fit(None, y, raw_scores=oof_pd)

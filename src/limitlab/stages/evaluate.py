@@ -12,11 +12,13 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import (
     auc_confidence_interval,
+    calibration_in_the_large,
     calibration_table,
     classification_metrics,
     ks_table,
     population_stability_index,
     roc_points,
+    spiegelhalter_test,
     truth_metrics,
 )
 from limitlab.evaluation.tiers import income_tier_edges, tier_metrics
@@ -30,9 +32,17 @@ CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "mo
 
 
 def _calibration_summary(y: np.ndarray, pd_: np.ndarray, bins: int) -> dict:
+    """Slope and intercept, calibration-in-the-large, Spiegelhalter's test, ECE and Brier."""
     slope, intercept = calibration_slope_intercept(y, pd_)
     m = classification_metrics(y, pd_, bins)
-    return {"slope": slope, "intercept": intercept, "ece": m["ece"], "brier": m["brier"]}
+    return {
+        "slope": slope,
+        "intercept": intercept,
+        "in_the_large": calibration_in_the_large(y, pd_),
+        **spiegelhalter_test(y, pd_),
+        "ece": m["ece"],
+        "brier": m["brier"],
+    }
 
 
 def _write_records(path: str, table: pd.DataFrame) -> None:
@@ -51,8 +61,12 @@ def run(params: Params) -> dict:
         pipeline = joblib.load(paths.model_path(family))
         pd_test = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
         _, low, high = auc_confidence_interval(y_test, pd_test)
-        by_family[family] = {**classification_metrics(y_test, pd_test, bins),
-                             "auc_ci95_low": low, "auc_ci95_high": high}  # fmt: skip
+        by_family[family] = {
+            **classification_metrics(y_test, pd_test, bins),
+            "auc_ci95_low": low,
+            "auc_ci95_high": high,
+            "calibration": _calibration_summary(y_test, pd_test, bins),
+        }
         _write_records(f"roc/{family}.json", roc_points(y_test, pd_test))
         _write_records(f"calibration/{family}.json", calibration_table(y_test, pd_test, bins))
     model: CalibratedPD = joblib.load(paths.CHAMPION)

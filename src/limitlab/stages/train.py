@@ -1,10 +1,12 @@
-"""``limitlab train``: every family on train; the champion chosen and calibrated on validation."""
+"""``limitlab train``: every family on the train split, with out-of-fold PDs from K-fold on it;
+the champion chosen and calibrated on those out-of-fold PDs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import joblib
+import numpy as np
 import pandas as pd
 from xgboost import XGBClassifier
 
@@ -15,8 +17,9 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import raw_inputs
 from limitlab.io import dump_model, read_json, write_json
-from limitlab.models.calibration import calibrated
+from limitlab.models.calibration import calibrated_out_of_fold
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
+from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
 from limitlab.stages.common import load_xy
 
@@ -39,38 +42,59 @@ def _fit_xgboost_on_dask(p: TrainParams) -> Callable[[XGBClassifier], XGBClassif
     return fit
 
 
+def _out_of_fold(
+    family: str, data: TrainingSet, params: Params, tuned: TunedXGBoost | None, folds: list
+) -> np.ndarray:
+    """The family's out-of-fold PDs of the train split (the fitted feature pipeline is shared:
+    it learns no outcome)."""
+
+    def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
+        part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
+                           data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
+        pipeline = fit_family(family, part, params.train, params.train.seed, tuned)
+        return pipeline.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
+
+    return out_of_fold(fit_predict, len(data.y), folds)
+
+
 def run(params: Params) -> dict:
-    """Write every family's pipeline, the calibrated champion and the scorecard's points."""
+    """Write every family's pipeline, the out-of-fold PDs, the calibrated champion and the
+    scorecard's points."""
+    p = params.train
     spec = DatasetSpec.from_json(paths.SPEC)
     train_raw = pd.read_parquet(paths.split_path("train"))
     valid_raw = pd.read_parquet(paths.split_path("valid"))
     x_train, y_train = load_xy("train")
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
     tuned = None
-    if "xgboost" in params.train.families:
+    if "xgboost" in p.families:
         best = read_json(paths.BEST_PARAMS)
         tuned = TunedXGBoost(best["params"], best["n_estimators"], best["monotone"])
+    folds = fold_indices(y_train, p.cv_folds, p.cv_repeats, p.seed)
     y_valid = valid_raw[BAD].to_numpy()
-    valid, pipelines = {}, {}
-    for family in params.train.families:
-        pipeline = fit_family(family, data, params.train, params.train.seed, tuned,
-                              _fit_xgboost_on_dask(params.train))  # fmt: skip
+    valid, pipelines, oof = {}, {}, {}
+    for family in p.families:
+        oof[family] = _out_of_fold(family, data, params, tuned, folds)
+        pipeline = fit_family(family, data, p, p.seed, tuned, _fit_xgboost_on_dask(p))
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
         pipelines[family] = pipeline
         dump_model(pipeline, paths.model_path(family))
-    champion = choose_champion(valid, params.train.selection_metric, params.train.champion)
-    model = calibrated(
-        pipelines[champion], params.train.calibration, raw_inputs(valid_raw, spec), y_valid
+    champion, selection = choose_champion(
+        oof, y_train, p.selection_metric, p.champion, p.simplicity, p.selection_alpha
     )
+    model = calibrated_out_of_fold(pipelines[champion], p.calibration, oof[champion], y_train)
     dump_model(model, paths.CHAMPION)
+    pd.DataFrame(oof).assign(**{BAD: y_train}).to_parquet(paths.OUT_OF_FOLD, index=False)
     if "scorecard" in pipelines:
         points = pipelines["scorecard"][-1].points_table().to_dict("records")
         write_json(paths.POINTS_TABLE, points)
     metrics = {
         "champion": champion,
-        "selection_metric": params.train.selection_metric,
-        "calibration": params.train.calibration,
+        "selection_metric": p.selection_metric,
+        "selection": selection,
+        "calibration": p.calibration,
+        "calibrated_on": f"out-of-fold PDs of the train split, {p.cv_repeats} x {p.cv_folds}-fold",
         "valid": valid,
     }
     write_json(paths.metrics_path("train"), metrics)

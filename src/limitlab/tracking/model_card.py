@@ -78,30 +78,48 @@ def _tuning() -> list[str]:
 
 
 def _performance(evaluate: dict) -> list[str]:
-    rows = ["| family | test AUC [95% CI] | KS | Brier | ECE |", "|---|---|---|---|---|"]
+    rows = ["| family | test AUC [95% CI] | KS | Brier | ECE | Spiegelhalter p |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+
+    def spiegelhalter(m: dict) -> str:
+        found = m.get("calibration", {}).get("spiegelhalter_p")
+        return "-" if found is None else f"{found:.3f}"
+
     for family, m in evaluate["models"].items():
         ci = (f" [{m['auc_ci95_low']:.3f}, {m['auc_ci95_high']:.3f}]"
               if "auc_ci95_low" in m else "")  # fmt: skip
         rows.append(f"| {family} | {m['auc']:.3f}{ci} | {m['ks']:.3f} | {m['brier']:.4f} | "
-                    f"{m['ece']:.4f} |")  # fmt: skip
+                    f"{m['ece']:.4f} | {spiegelhalter(m)} |")  # fmt: skip
     e = evaluate
     rows.append(
         f"| **{e['champion']}, calibrated (champion)** | {e['auc']:.3f} [{e['auc_ci95_low']:.3f}, "
-        f"{e['auc_ci95_high']:.3f}] | {e['ks']:.3f} | {e['brier']:.4f} | {e['ece']:.4f} |"
+        f"{e['auc_ci95_high']:.3f}] | {e['ks']:.3f} | {e['brier']:.4f} | {e['ece']:.4f} | "
+        f"{spiegelhalter({'calibration': e['calibration']['after']})} |"
     )
-    return [f"Test split, {e['n']:,} applicants, bad rate {e['bad_rate']:.1%}.", "", *rows]
+    lines = [f"Test split, {e['n']:,} applicants, bad rate {e['bad_rate']:.1%}."]
+    selection = _metrics("train").get("selection")
+    if selection:
+        oof = ", ".join(f"{f} {v[selection['metric']]:.3f}"
+                        for f, v in selection["families"].items())  # fmt: skip
+        lines.append(
+            f"Champion chosen on out-of-fold {selection['metric']} of the train split ({oof}): "
+            f"{selection['chosen']}, {selection['why']}."
+        )
+    return [*lines, "", *rows]
 
 
 def _calibration(evaluate: dict) -> list[str]:
     c = evaluate["calibration"]
-    b, a = c["before"], c["after"]
-    return [
-        f"- method {c['method']} (fitted on the validation split)",
-        f"- before: ECE {b['ece']:.4f}, Brier {b['brier']:.4f}, slope {b['slope']:.3f}, "
-        f"intercept {b['intercept']:+.3f}",
-        f"- after: ECE {a['ece']:.4f}, Brier {a['brier']:.4f}, slope {a['slope']:.3f}, "
-        f"intercept {a['intercept']:+.3f}",
-    ]
+    fitted_on = _metrics("train").get("calibrated_on", "the validation split")
+
+    def line(name: str, m: dict) -> str:
+        tail = (f", in the large {m['in_the_large']:+.4f}, Spiegelhalter p "
+                f"{m['spiegelhalter_p']:.3f}" if "spiegelhalter_p" in m else "")  # fmt: skip
+        return (f"- {name}: ECE {m['ece']:.4f}, Brier {m['brier']:.4f}, slope {m['slope']:.3f}, "
+                f"intercept {m['intercept']:+.3f}{tail}")  # fmt: skip
+
+    return [f"- method {c['method']} (fitted on {fitted_on})",
+            line("before", c["before"]), line("after", c["after"])]  # fmt: skip
 
 
 def _stability(evaluate: dict) -> list[str]:
