@@ -44,7 +44,7 @@ class CalibratedPD(ClassifierMixin, BaseEstimator):
     ----------
     estimator : classifier with ``predict_proba``
         Fitted by :meth:`fit` on the same data as the map, unless it is a ``FrozenEstimator``
-        (a pipeline fitted on the training split, calibrated on the validation split).
+        (a pipeline fitted on the training split, calibrated on out-of-fold PDs).
     method : {"platt", "isotonic", "none"}
         Platt scaling (logistic regression on the logit of the PD), isotonic regression, or
         the identity.

@@ -16,7 +16,7 @@ STAGES: dict[str, str] = {
     "split": "Split kept rows into train / validation / test (stratified, or by date).",
     "features": "Fit the feature pipeline on train and transform every split.",
     "tune": "Tune XGBoost with Optuna: a resumable study, shared by N worker processes.",
-    "train": "Fit every model family; choose and calibrate the champion on validation.",
+    "train": "Fit every model family; choose and calibrate the champion out of fold.",
     "evaluate": "Test metrics for every model family; data for the ROC, calibration, KS plots.",
     "limits": "Grades and limits for the test split; band tables and optimised caps.",
     "backtest": "Replay the limit-review policy on the account panel against static limits.",

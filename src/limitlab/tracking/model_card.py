@@ -110,7 +110,7 @@ def _performance(evaluate: dict) -> list[str]:
 
 def _calibration(evaluate: dict) -> list[str]:
     c = evaluate["calibration"]
-    fitted_on = _metrics("train").get("calibrated_on", "the validation split")
+    fitted_on = _metrics("train")["calibrated_on"]
 
     def line(name: str, m: dict) -> str:
         tail = (f", in the large {m['in_the_large']:+.4f}, Spiegelhalter p "
