@@ -43,7 +43,7 @@ def _fit_xgboost_on_dask(p: TrainParams) -> Callable[[XGBClassifier], XGBClassif
 
 
 def _out_of_fold(
-    family: str, data: TrainingSet, params: Params, tuned: TunedXGBoost | None, folds: list
+    family: str, data: TrainingSet, train: TrainParams, tuned: TunedXGBoost | None, folds: list
 ) -> np.ndarray:
     """The family's out-of-fold PDs of the train split (the fitted feature pipeline is shared:
     it learns no outcome)."""
@@ -51,7 +51,7 @@ def _out_of_fold(
     def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
         part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
                            data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
-        pipeline = fit_family(family, part, params.train, params.train.seed, tuned)
+        pipeline = fit_family(family, part, train, train.seed, tuned)
         return pipeline.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
 
     return out_of_fold(fit_predict, len(data.y), folds)
@@ -74,7 +74,7 @@ def run(params: Params) -> dict:
     y_valid = valid_raw[BAD].to_numpy()
     valid, pipelines, oof = {}, {}, {}
     for family in p.families:
-        oof[family] = _out_of_fold(family, data, params, tuned, folds)
+        oof[family] = _out_of_fold(family, data, p, tuned, folds)
         pipeline = fit_family(family, data, p, p.seed, tuned, _fit_xgboost_on_dask(p))
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
