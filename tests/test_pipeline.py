@@ -818,9 +818,17 @@ def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) ->
                "--trials", "2", "--output", "cv.json"], root).stdout  # fmt: skip
     assert "german_credit: 1 x 2-fold CV" in out
     result = read(root, "cv.json")
-    assert [f["family"] for f in result["families"]] == ["xgboost", "scorecard", "logistic"]
+    families = ["xgboost", "scorecard", "logistic", "champion"]
+    assert [f["family"] for f in result["families"]] == families
     assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
-    assert len(result["folds_detail"]) == 2 * 3
+    assert len(result["folds_detail"]) == 2 * 4
+    assert sum(result["champion_chosen"].values()) == 2  # one choice per fold, made inside it
+    for fold in range(2):  # the champion row is the chosen family's score on that fold
+        rows = {r["family"]: r for r in result["folds_detail"] if r["fold"] == fold}
+        assert rows["champion"]["auc"] == rows[rows["champion"]["chosen"]]["auc"]
+    logistic = next(f for f in result["families"] if f["family"] == "logistic")
+    assert logistic["auc_vs_logistic"] == 0
+    assert "champion: the selection procedure of `train`, nested in each fold" in out
 
 
 def test_waterfall_runs_from_the_base_value_to_the_applicants_pd(built: tuple[Path, str]) -> None:

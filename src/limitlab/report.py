@@ -194,6 +194,8 @@ def run_cross_validation(
     print(f"\n{cv['dataset']}: {repeats} x {folds}-fold CV, {cv['rows']} rows, "
           f"{tune.n_trials} Optuna trials per fold, {cv['wall_seconds']:.0f} s")  # fmt: skip
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    chosen = ", ".join(f"{f} {n}" for f, n in cv["champion_chosen"].items())
+    print(f"champion: the selection procedure of `train`, nested in each fold; it chose {chosen}")
     if output:
         write_json(output, cv)
     return cv

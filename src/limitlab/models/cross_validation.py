@@ -3,7 +3,10 @@
 The protocol of the credit-scoring benchmarks (Lessmann et al. 2015): N x K CV; in each outer
 training fold the feature pipeline is fitted, XGBoost is tuned by Optuna on an inner split of
 that fold (75 % fit, 25 % validation), every family is then fitted on the whole training fold,
-and all are scored on the outer test fold.
+and all are scored on the outer test fold. The champion-selection procedure of ``train`` is
+scored too, nested: inside each outer training fold it takes every family's out-of-fold PDs
+(``train.cv_folds``), chooses a family as ``train`` would, and that family's PDs on the outer
+test fold count as the row ``champion``.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.models.families import monotone_constraints
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
+from limitlab.models.out_of_fold import fold_indices, out_of_fold
+from limitlab.models.selection import choose_champion
 from limitlab.models.tuning import tune
 
 INNER_VALID_SHARE = 0.25
+CHAMPION = "champion"
 
 
 def _tune_in_fold(
@@ -63,7 +69,9 @@ def _fold_scores(
         np.arange(len(train)), test_size=INNER_VALID_SHARE, stratify=y_train, random_state=seed
     )
     data = TrainingSet(spec=spec, features=features, raw=train, x=x_train, y=y_train)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict] = {}
+    inner_folds = fold_indices(y_train, params.train.cv_folds, 1, seed)
+    oof, pd_tests = {}, {}
     for family in params.train.families:
         start = time.perf_counter()
         tuned = None
@@ -73,14 +81,34 @@ def _fold_scores(
             )
             tuned = _tune_in_fold(x_train, y_train, inner_fit, inner_valid, monotone, params, seed)
         pipeline = fit_family(family, data, params.train, seed, tuned)
-        pd_test = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
-        metrics = classification_metrics(y_test, pd_test)
+        pd_tests[family] = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
+        oof[family] = _inner_out_of_fold(family, data, params, seed, tuned, inner_folds)
+        metrics = classification_metrics(y_test, pd_tests[family])
         out[family] = {
             "auc": metrics["auc"],
             "brier": metrics["brier"],
             "seconds": time.perf_counter() - start,
         }
+    t = params.train
+    chosen, _ = choose_champion(oof, y_train, t.selection_metric, t.champion, t.simplicity,
+                                t.selection_alpha)  # fmt: skip
+    out[CHAMPION] = {**out[chosen], "chosen": chosen, "seconds": 0.0}
     return out
+
+
+def _inner_out_of_fold(
+    family: str, data: TrainingSet, params: Params, seed: int, tuned: TunedXGBoost | None,
+    folds: list,
+) -> np.ndarray:  # fmt: skip
+    """The family's out-of-fold PDs inside an outer training fold (as ``train`` takes them)."""
+
+    def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
+        part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
+                           data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
+        model = fit_family(family, part, params.train, seed, tuned)
+        return model.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
+
+    return out_of_fold(fit_predict, len(data.y), folds)
 
 
 def cross_validate(
@@ -113,6 +141,12 @@ def cross_validate(
         brier_sd=("brier", "std"),
         seconds=("seconds", "sum"),
     )
+    if "logistic" in params.train.families:
+        by_fold = table.pivot(index="fold", columns="family", values="auc")
+        difference = by_fold.sub(by_fold["logistic"], axis=0)
+        summary["auc_vs_logistic"] = difference.mean()
+        summary["auc_vs_logistic_sd"] = difference.std()
+    chosen = table.loc[table["family"] == CHAMPION, "chosen"].value_counts().to_dict()
     return {
         "dataset": spec.name,
         "rows": len(frame),
@@ -120,5 +154,6 @@ def cross_validate(
         "folds": folds,
         "n_trials_per_fold": params.tune.n_trials,
         "families": summary.reset_index().to_dict("records"),
+        "champion_chosen": {k: int(v) for k, v in chosen.items()},
         "folds_detail": rows,
     }
