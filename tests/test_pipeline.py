@@ -183,7 +183,7 @@ def test_champion_is_chosen_and_calibrated_on_out_of_fold_pds(built: tuple[Path,
     assert oof["_bad"].tolist() == rows["_bad"].tolist()  # the train split, row for row
     champion = train["champion"]
     assert train["selection"]["chosen"] == champion
-    assert set(train["selection"]["families"]) == {"xgboost", "scorecard", "logistic"}
+    assert set(train["selection"]["families"]) == {"xgboost", "scorecard", "logistic", "ensemble"}
     model = joblib.load(root / "models/train/champion.joblib")
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(
         logit(oof[champion].to_numpy()).reshape(-1, 1), oof["_bad"]
@@ -818,10 +818,10 @@ def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) ->
                "--trials", "2", "--output", "cv.json"], root).stdout  # fmt: skip
     assert "german_credit: 1 x 2-fold CV" in out
     result = read(root, "cv.json")
-    families = ["xgboost", "scorecard", "logistic", "champion"]
+    families = ["xgboost", "scorecard", "logistic", "ensemble", "champion"]
     assert [f["family"] for f in result["families"]] == families
     assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
-    assert len(result["folds_detail"]) == 2 * 4
+    assert len(result["folds_detail"]) == 2 * 5
     assert sum(result["champion_chosen"].values()) == 2  # one choice per fold, made inside it
     for fold in range(2):  # the champion row is the chosen family's score on that fold
         rows = {r["family"]: r for r in result["folds_detail"] if r["fold"] == fold}

@@ -144,7 +144,7 @@ class TuneParams(_Section):
     reg_lambda: tuple[float, float] = (0.01, 20.0)
 
 
-Family = Literal["xgboost", "scorecard", "logistic"]
+Family = Literal["xgboost", "scorecard", "logistic", "ensemble"]
 
 
 class ScorecardParams(_Section):
@@ -161,13 +161,13 @@ class TrainParams(_Section):
     """Model families, champion selection on out-of-fold predictions, and calibration."""
 
     seed: int = 42
-    families: list[Family] = ["xgboost", "scorecard", "logistic"]
+    families: list[Family] = ["xgboost", "scorecard", "logistic", "ensemble"]
     cv_folds: int = Field(5, ge=2, le=20)
     cv_repeats: int = Field(1, ge=1, le=10)
     selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
-    simplicity: list[Family] = ["scorecard", "logistic", "xgboost"]
+    simplicity: list[Family] = ["scorecard", "logistic", "xgboost", "ensemble"]
     selection_alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    champion: Literal["auto", "xgboost", "scorecard", "logistic"] = "auto"
+    champion: Literal["auto", "xgboost", "scorecard", "logistic", "ensemble"] = "auto"
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)
@@ -181,6 +181,9 @@ class TrainParams(_Section):
     def _champion_is_trained(self) -> TrainParams:
         if not self.families or len(set(self.families)) != len(self.families):
             raise ValueError(f"families = {self.families}; expected distinct family names")
+        if "ensemble" in self.families and len(self.families) < 3:
+            raise ValueError(f"families = {self.families}; the ensemble blends at least two "
+                             "other families")  # fmt: skip
         if self.champion != "auto" and self.champion not in self.families:
             raise ValueError(f"champion {self.champion!r} is not in families {self.families}")
         return self

@@ -48,7 +48,10 @@ def column_contributions(
 def raw_feature_contributions(
     model: object, matrix: pd.DataFrame, approx: bool = False
 ) -> pd.DataFrame | None:
-    """Contributions summed per raw input feature (one-hot levels and missing flags together)."""
+    """Contributions summed per raw input feature (one-hot levels and missing flags together);
+    a blend of families (the ensemble) sums its members' contributions by its weights."""
+    if hasattr(model, "raw_contributions"):
+        return model.raw_contributions(matrix, approx)
     columns = column_contributions(model, matrix, approx)
     if columns is None:
         return None

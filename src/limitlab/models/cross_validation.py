@@ -26,6 +26,7 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
+from limitlab.models.ensemble import ENSEMBLE, cross_fitted, fit_stacking, stacked_pd
 from limitlab.models.families import monotone_constraints
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
@@ -72,7 +73,8 @@ def _fold_scores(
     out: dict[str, dict] = {}
     inner_folds = fold_indices(y_train, params.train.cv_folds, 1, seed)
     oof, pd_tests = {}, {}
-    for family in params.train.families:
+    members = [f for f in params.train.families if f != ENSEMBLE]
+    for family in members:
         start = time.perf_counter()
         tuned = None
         if family == "xgboost":
@@ -89,6 +91,16 @@ def _fold_scores(
             "brier": metrics["brier"],
             "seconds": time.perf_counter() - start,
         }
+    if ENSEMBLE in params.train.families:
+        start = time.perf_counter()
+        stack = np.column_stack([oof[m] for m in members])
+        intercept, weights = fit_stacking(stack, y_train)
+        pd_ensemble = stacked_pd(np.column_stack([pd_tests[m] for m in members]), intercept,
+                                 weights)  # fmt: skip
+        oof[ENSEMBLE] = cross_fitted(stack, y_train, inner_folds)
+        metrics = classification_metrics(y_test, pd_ensemble)
+        out[ENSEMBLE] = {"auc": metrics["auc"], "brier": metrics["brier"],
+                         "seconds": time.perf_counter() - start}  # fmt: skip
     t = params.train
     chosen, _ = choose_champion(oof, y_train, t.selection_metric, t.champion, t.simplicity,
                                 t.selection_alpha)  # fmt: skip

@@ -63,9 +63,12 @@ class Scorer:
 
     @property
     def reason_features(self) -> list[str]:
-        """The raw features whose contributions can be reasons (ratios included)."""
-        names = self.pipeline[:-1].get_feature_names_out()
-        return list(dict.fromkeys(source_feature(str(n)) for n in names))
+        """The raw features whose contributions can be reasons (ratios included); for the
+        ensemble, those of its members."""
+        members = getattr(self.pipeline[-1], "members", None)
+        pipelines = list(members.values()) if members else [self.pipeline]
+        names = [str(n) for p in pipelines for n in p[:-1].get_feature_names_out()]
+        return list(dict.fromkeys(source_feature(n) for n in names))
 
     def applicant_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The raw columns the scorer reads, typed as at ingest (numbers as float64)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import joblib
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 from xgboost import XGBClassifier
 
 from limitlab import paths
@@ -18,6 +19,7 @@ from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import raw_inputs
 from limitlab.io import dump_model, read_json, write_json
 from limitlab.models.calibration import calibrated_out_of_fold
+from limitlab.models.ensemble import ENSEMBLE, StackedPD, cross_fitted
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
@@ -57,6 +59,16 @@ def _out_of_fold(
     return out_of_fold(fit_predict, len(data.y), folds)
 
 
+def _ensemble(
+    pipelines: dict[str, Pipeline], oof: dict[str, np.ndarray], y: np.ndarray, folds: list
+) -> tuple[Pipeline, np.ndarray]:
+    """The stacked blend of the members fitted so far, and its cross-fitted out-of-fold PDs."""
+    names = [n for n in pipelines if n != ENSEMBLE]
+    model = StackedPD.from_out_of_fold({n: pipelines[n] for n in names}, oof, y)
+    scores = np.column_stack([oof[n] for n in names])
+    return Pipeline([("features", "passthrough"), ("model", model)]), cross_fitted(scores, y, folds)
+
+
 def run(params: Params) -> dict:
     """Write every family's pipeline, the out-of-fold PDs, the calibrated champion and the
     scorecard's points."""
@@ -73,9 +85,13 @@ def run(params: Params) -> dict:
     folds = fold_indices(y_train, p.cv_folds, p.cv_repeats, p.seed)
     y_valid = valid_raw[BAD].to_numpy()
     valid, pipelines, oof = {}, {}, {}
-    for family in p.families:
-        oof[family] = _out_of_fold(family, data, p, tuned, folds)
-        pipeline = fit_family(family, data, p, p.seed, tuned, _fit_xgboost_on_dask(p))
+    members_first = sorted(p.families, key=lambda f: f == ENSEMBLE)  # the blend needs them
+    for family in members_first:
+        if family == ENSEMBLE:
+            pipeline, oof[family] = _ensemble(pipelines, oof, y_train, folds)
+        else:
+            oof[family] = _out_of_fold(family, data, p, tuned, folds)
+            pipeline = fit_family(family, data, p, p.seed, tuned, _fit_xgboost_on_dask(p))
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
         pipelines[family] = pipeline
