@@ -7,6 +7,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
+from limitlab.errors import InputError
 from limitlab.models.calibration import calibrated_out_of_fold, logit
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
@@ -84,3 +85,9 @@ def test_calibration_map_is_fitted_on_the_out_of_fold_pds_alone() -> None:
     expected = LogisticRegression(C=1e6, max_iter=1000).fit(logit(oof).reshape(-1, 1), y)
     np.testing.assert_allclose(model.map_.coef_, expected.coef_, rtol=1e-6)
     assert model.calibrate(oof).mean() == pytest.approx(y.mean(), abs=0.005)
+
+
+def test_more_folds_than_rows_of_a_class_is_one_clear_refusal() -> None:
+    y = np.array([0] * 50 + [1] * 3)
+    with pytest.raises(InputError, match=r"train\.cv_folds = 5 but the training rows hold only 3"):
+        fold_indices(y, 5, 1, seed=0)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold
 
+from limitlab.errors import InputError
+
 FitPredict = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -19,6 +21,12 @@ def fold_indices(
     y: np.ndarray, folds: int, repeats: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(fit rows, scored rows) per fold, stratified by the outcome, the same for a seed."""
+    fewest = int(np.bincount(np.asarray(y, dtype=int), minlength=2).min())
+    if fewest < folds:
+        raise InputError(
+            f"train.cv_folds = {folds} but the training rows hold only {fewest} of one class; "
+            f"expected at most {fewest} folds (or more data)"
+        )
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y))
 
