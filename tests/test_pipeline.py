@@ -78,11 +78,12 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     evaluate = read(root, "reports/metrics/evaluate.json")
     assert 0.75 < evaluate["auc"] < 0.95  # credit_scoring AUCs in the literature are ~0.83
     assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
-    assert set(evaluate["models"]) == {"xgboost", "scorecard", "logistic"}
+    assert set(evaluate["models"]) == {"xgboost", "scorecard", "logistic", "ensemble"}
     assert evaluate["auc_ci95_low"] < evaluate["auc"] < evaluate["auc_ci95_high"]
     calibration = evaluate["calibration"]
     assert calibration["method"] == "platt"
-    assert set(calibration["after"]) == {"slope", "intercept", "ece", "brier"}
+    assert set(calibration["after"]) == {"slope", "intercept", "in_the_large", "spiegelhalter_z",
+                                         "spiegelhalter_p", "ece", "brier"}  # fmt: skip
     assert list(evaluate["by_income_tier"]) == [
         "missing",
         "tier_1_of_3",
