@@ -28,6 +28,7 @@ from optuna.trial import TrialState
 from sklearn.linear_model import LogisticRegression
 
 from limitlab.models.calibration import logit
+from limitlab.models.contributions import source_feature
 from limitlab.tracking.model_card import SECTIONS
 from limitlab.tracking.register import registry_text
 
@@ -44,6 +45,7 @@ from .conftest import (
 pytestmark = pytest.mark.pipeline
 MODEL = "limitlab-pd"
 REASONS = ("reason_1", "reason_2", "reason_3", "reason_4")
+POLICY_READS = {"Age"}  # a protected attribute the minimum-age knock-out rule reads
 
 
 def read(root: Path, rel: str) -> dict:
@@ -91,8 +93,9 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
         "tier_3_of_3",
     ]
     train = read(root, "reports/metrics/train.json")
-    best_valid = max(train["valid"], key=lambda f: train["valid"][f]["auc"])
-    assert train["champion"] == best_valid  # chosen on validation, never on test
+    selection = train["selection"]  # chosen out of fold on train rows, never on test
+    assert train["champion"] == selection["chosen"]
+    assert selection["families"][selection["chosen"]]["within_noise"]
     bands = pd.DataFrame(read(root, "reports/plots/band_table.json"))
     optimised = read(root, "reports/limits/optimised_caps.json")
     assert (
@@ -297,7 +300,13 @@ def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
     assert set(got["model_version"]) == {f"{MODEL}/{version.version}"}
     spec = read(root, "data/interim/spec.json")
     model_columns = json.loads((root / "columns.json").read_text())
-    assert "Income" in model_columns and not set(spec["protected"]) & set(model_columns)
+    rule_columns = {r["column"] for r in read(root, "reports/limits/policy.json")["params"]
+                    ["knockouts"]}  # fmt: skip
+    protected_inputs = set(spec["protected"]) & set(model_columns)
+    assert "Income" in model_columns
+    assert protected_inputs == {"Age"} <= rule_columns  # read by the minimum-age rule alone
+    features = joblib.load(root / "models/features.joblib").get_feature_names_out()
+    assert not protected_inputs & {source_feature(str(n)) for n in features}  # no PD feature
 
 
 def restore_baseline(root: Path) -> None:
@@ -356,8 +365,8 @@ def serving(root: Path, command: list[str]) -> Iterator[str]:
 def applicant_rows(root: Path, n: int) -> pd.DataFrame:
     spec = read(root, "data/interim/spec.json")
     test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(n)
-    columns = [c for c in test.columns if not c.startswith("_") and c not in spec["protected"]]
-    return test[columns]
+    columns = [c for c in test.columns if not c.startswith("_")]
+    return test[[c for c in columns if c not in spec["protected"] or c in POLICY_READS]]
 
 
 def split_body(rows: pd.DataFrame) -> bytes:
@@ -377,7 +386,7 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
         test = pd.read_parquet(root / "data/interim/splits/test.parquet").head(20)
         expected = pd.read_parquet(root / "reports/limits/decisions.parquet").head(20)
         columns = [c for c in test.columns if not c.startswith("_")]
-        columns = [c for c in columns if c not in spec["protected"]]
+        columns = [c for c in columns if c not in spec["protected"] or c in POLICY_READS]
         rows = test[columns].astype({c: "float64" for c in columns if c in spec["numeric"]})
         body = json.dumps(
             {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
