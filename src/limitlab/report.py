@@ -11,6 +11,7 @@ from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.ingest import check_quarantine_share, ingest
 from limitlab.data.specs import resolve_spec
+from limitlab.evaluation.fairness import attribute_figures
 from limitlab.evaluation.swap import swap_line
 from limitlab.io import read_json, write_json
 from limitlab.models.cross_validation import cross_validate
@@ -117,17 +118,16 @@ def _fairness_lines() -> list[str]:
         return [f"fairness    {found['why']}"]
     lines = []
     for column, a in found["attributes"].items():
-        air = "-" if a["min_air"] is None else f"{a['min_air']:.2f}"
         flags = [f"AIR < threshold: {', '.join(a['air_flagged'])}"] if a["air_flagged"] else []
         flags += (
             [f"SMD beyond threshold: {', '.join(a['smd_flagged'])}"] if a["smd_flagged"] else []
         )
         flags += ["features proxy it"] if a["proxy_flagged"] else []
-        proxy = "-" if a["proxy_auc"] is None else f"{a['proxy_auc']:.2f}"
+        shown = attribute_figures(a)
         lines.append(
-            f"fairness    {column}: reference {a['reference']}, lowest AIR {air}, proxy AUC "
-            f"{proxy}; flags: {'; '.join(flags) if flags else 'none'}"
-            + (f"; too small to judge: {', '.join(a['too_small'])}" if a["too_small"] else "")
+            f"fairness    {column}: reference {a['reference']}, lowest AIR {shown['air']}, proxy "
+            f"AUC {shown['proxy']}; flags: {'; '.join(flags) if flags else 'none'}"
+            + shown["too_small"]
         )
     return lines
 

@@ -144,3 +144,17 @@ def proxy_check(
     carriers = [{"column": str(matrix.columns[i]), "coefficient": float(coefficients[i])}
                 for i in order]  # fmt: skip
     return {"auc": float(roc_auc_score(member, scores)), "features": carriers}
+
+
+def attribute_figures(found: dict) -> dict[str, str]:
+    """One attribute of the fairness metrics as text: lowest AIR, largest |SMD|, proxy AUC
+    (``-`` when not measured) and the groups too small to judge (``''`` for none)."""
+
+    def two_places(key: str) -> str:
+        value = found.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    small = found["too_small"]
+    return {"air": two_places("min_air"), "smd": two_places("max_abs_smd"),
+            "proxy": two_places("proxy_auc"),
+            "too_small": f"; too small to judge: {', '.join(small)}" if small else ""}  # fmt: skip

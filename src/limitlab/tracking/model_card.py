@@ -12,6 +12,7 @@ import pandas as pd
 from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.specs import DatasetSpec
+from limitlab.evaluation.fairness import attribute_figures
 from limitlab.evaluation.swap import CELLS
 from limitlab.io import read_json
 from limitlab.limits.knockouts import knockout_text
@@ -148,13 +149,11 @@ def _fairness(params: Params) -> list[str]:
     for column, a in found["attributes"].items():
         flags = [*(f"AIR {g}" for g in a["air_flagged"]), *(f"SMD {g}" for g in a["smd_flagged"])]
         flags += ["proxy"] if a["proxy_flagged"] else []
-        air = "-" if a["min_air"] is None else f"{a['min_air']:.2f}"
-        smd = "-" if a.get("max_abs_smd") is None else f"{a['max_abs_smd']:.2f}"
-        proxy = "-" if a["proxy_auc"] is None else f"{a['proxy_auc']:.2f}"
+        shown = attribute_figures(a)
         lines.append(
-            f"- `{column}`: reference {a['reference']}, lowest AIR {air}, largest |SMD| {smd}, "
-            f"proxy AUC {proxy}; flags: {', '.join(flags) or 'none'}"
-            + (f"; too small to judge: {', '.join(a['too_small'])}" if a["too_small"] else "")
+            f"- `{column}`: reference {a['reference']}, lowest AIR {shown['air']}, largest |SMD| "
+            f"{shown['smd']}, proxy AUC {shown['proxy']}; flags: {', '.join(flags) or 'none'}"
+            + shown["too_small"]
         )
     return lines
 
