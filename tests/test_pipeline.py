@@ -239,11 +239,29 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     children = client.search_runs(
         [exp_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
     )
-    assert len(children) == FAST_TUNE["n_trials"]
+    by_family = {
+        family: [c for c in children if c.info.run_name.startswith(f"{family}-trial-")]
+        for family in ("xgboost", "scorecard", "logistic")
+    }  # each family's study: its trials as child runs
+    assert {f: len(c) for f, c in by_family.items()} == {
+        "xgboost": FAST_TUNE["n_trials"], "scorecard": 3, "logistic": 3
+    }  # fmt: skip
+    assert len(children) == FAST_TUNE["n_trials"] + 6
     best = read(root, "models/tune/best_params.json")
-    assert max(c.data.metrics["valid_auc"] for c in children) == pytest.approx(
-        best["best_valid_auc"]
-    )
+    linear = read(root, "models/tune/linear_best_params.json")
+    runs = by_family.pop("xgboost")
+    assert max(c.data.metrics["valid_auc"] for c in runs) == pytest.approx(best["best_valid_auc"])
+    for family, runs in by_family.items():  # the linear studies minimise validation log loss
+        losses = {c.data.metrics["valid_log_loss"]: c for c in runs}
+        assert min(losses) == pytest.approx(linear[family]["best_valid_log_loss"])
+        assert losses[min(losses)].data.metrics["valid_auc"] == pytest.approx(
+            linear[family]["best_valid_auc"]
+        )
+        first = [c for c in runs if c.info.run_name.endswith("-trial-000")]
+        assert first[0].data.params["fixed_settings"] == "True"  # train's settings go first
+    tuned = read(root, "reports/metrics/train.json")["tuned"]
+    assert tuned == {f: linear[f]["params"] for f in ("scorecard", "logistic")}
+    assert data.params["best.logistic.c"] == str(linear["logistic"]["params"]["c"])
     # the store lives at the project root, with artifacts beside it
     assert (root / "mlflow.db").is_file() and (root / "mlartifacts").is_dir()
 
@@ -696,7 +714,8 @@ def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
     # the study was tuned once, by the first pipeline run: these runs link to its trials
     (first,) = [r for r in runs if "dvc.experiment" not in r.data.tags][:1]
     for name, found in by_exp.items():
-        assert found.data.tags["trials.logged_by"] == first.info.run_id
+        for family in ("xgboost", "scorecard", "logistic"):
+            assert found.data.tags[f"trials.{family}.logged_by"] == first.info.run_id
         assert found.info.run_name.startswith(f"{name}-credit_scoring-")
         children = client_for(root).search_runs(
             [found.info.experiment_id], f"tags.mlflow.parentRunId = '{found.info.run_id}'"

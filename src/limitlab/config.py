@@ -7,7 +7,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
@@ -115,8 +122,57 @@ class FeaturesParams(_Section):
     min_category_share: float = Field(0.01, ge=0.0, lt=0.5)
 
 
+Trend = Literal["auto_asc_desc", "auto", "none"]
+
+
+class ScorecardSearch(_Section):
+    """Optuna search over the scorecard's binning (a study of its own).
+
+    ``n_trials: 0`` keeps the fixed ``train.scorecard`` settings.
+    """
+
+    n_trials: int = Field(20, ge=0)
+    max_n_bins: tuple[int, int] = (3, 12)
+    min_bin_size: tuple[float, float] = (0.02, 0.15)
+    monotonic_trend: list[Trend] = Field(["auto_asc_desc", "auto"], min_length=1)
+    use_special_codes: list[bool] = Field([True, False], min_length=1)  # bin special codes apart
+
+    @field_validator("max_n_bins")
+    @classmethod
+    def _bins(cls, bounds: tuple[int, int]) -> tuple[int, int]:
+        return _search_range(bounds, 2, 50)
+
+    @field_validator("min_bin_size")
+    @classmethod
+    def _sizes(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return _search_range(bounds, 0.0, 0.5)
+
+
+class LogisticSearch(_Section):
+    """Optuna search over the logistic regression's inverse regularisation ``C`` (log scale).
+
+    ``n_trials: 0`` keeps the fixed ``train.logistic_c``.
+    """
+
+    n_trials: int = Field(20, ge=0)
+    c: tuple[float, float] = (0.001, 10.0)
+
+    @field_validator("c")
+    @classmethod
+    def _c(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return _search_range(bounds, 0.0, float("inf"))
+
+
+def _search_range(bounds: tuple, low: float, high: float) -> tuple:
+    """A search range ``[a, b]`` with ``low < a <= b <= high``."""
+    if not (low < bounds[0] <= bounds[1] <= high):
+        raise ValueError(f"[low, high] with {low} < low <= high <= {high}")
+    return bounds
+
+
 class TuneParams(_Section):
-    """Optuna search over XGBoost hyper-parameters.
+    """Optuna search over XGBoost hyper-parameters, and over the scorecard's binning and the
+    logistic regression's regularisation, each family in a study of its own.
 
     ``storage``: null keeps the study in a journal file in ``models/tune``; a database URL
     (``postgresql://user@host:port/db``) uses Optuna's RDB storage with heartbeats, so a study can
@@ -142,6 +198,8 @@ class TuneParams(_Section):
     subsample: tuple[float, float] = (0.6, 1.0)
     colsample_bytree: tuple[float, float] = (0.5, 1.0)
     reg_lambda: tuple[float, float] = (0.01, 20.0)
+    scorecard: ScorecardSearch = ScorecardSearch()
+    logistic: LogisticSearch = LogisticSearch()
 
 
 Family = Literal["xgboost", "scorecard", "logistic", "ensemble"]
@@ -155,6 +213,11 @@ class ScorecardParams(_Section):
     base_points: float = Field(600.0, gt=0)
     max_n_bins: int = Field(8, ge=2, le=50)
     min_bin_size: float = Field(0.05, gt=0.0, lt=0.5)
+    monotonic_trend: Trend = "auto_asc_desc"
+    # {column: [values]}: codes with a meaning of their own (0 = "no debt"), binned apart;
+    # a column absent from the data is skipped. Missing values always get a bin of their own.
+    special_codes: dict[str, list[float]] = {}
+    use_special_codes: bool = True
 
 
 class TrainParams(_Section):
@@ -526,7 +589,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown key (value {error['input']!r}); check the spelling"
     if error["type"] == "missing":
         return f"{key}: required key is missing"
-    return f"{key}: value {error.get('input')!r} is invalid; expected {error['msg']}"
+    expected = error["msg"].removeprefix("Value error, ")
+    return f"{key}: value {error.get('input')!r} is invalid; expected {expected}"
 
 
 def parse_params(raw: dict[str, Any], source: str = "params") -> Params:

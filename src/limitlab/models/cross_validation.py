@@ -1,8 +1,9 @@
 """Repeated K-fold cross-validation of every model family, tuning inside each training fold.
 
 The protocol of the credit-scoring benchmarks (Lessmann et al. 2015): N x K CV; in each outer
-training fold the feature pipeline is fitted, XGBoost is tuned by Optuna on an inner split of
-that fold (75 % fit, 25 % validation), every family is then fitted on the whole training fold,
+training fold the feature pipeline is fitted, XGBoost, the scorecard's binning and the logistic
+regression's C are tuned by Optuna on an inner split of that fold (75 % fit, 25 % validation),
+every family is then fitted on the whole training fold,
 and all are scored on the outer test fold. The champion-selection procedure of ``train`` is
 scored too, nested: inside each outer training fold it takes every family's out-of-fold PDs
 (``train.cv_folds``), chooses a family as ``train`` would, and that family's PDs on the outer
@@ -21,17 +22,18 @@ import pandas as pd
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from tqdm import tqdm
 
-from limitlab.config import Params
+from limitlab.config import Params, TrainParams
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.models.ensemble import ENSEMBLE, cross_fitted, fit_stacking, stacked_pd
 from limitlab.models.families import monotone_constraints
-from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
+from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family, tuned_settings
+from limitlab.models.linear_tuning import tune_linear
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
-from limitlab.models.tuning import tune
+from limitlab.models.tuning import tune, xgboost_objective
 
 INNER_VALID_SHARE = 0.25
 CHAMPION = "champion"
@@ -51,7 +53,8 @@ def _tune_in_fold(
     )
     fit = (x.iloc[inner_fit], y[inner_fit])
     valid = (x.iloc[inner_valid], y[inner_valid])
-    tune(study, params.tune, fit, valid, monotone, progress=False)
+    objective = xgboost_objective(params.tune, fit, valid, monotone)
+    tune(study, objective, params.tune.n_trials, params.tune.timeout_seconds, progress=False)
     best = study.best_trial
     return TunedXGBoost(best.params, best.user_attrs["n_estimators"], monotone)
 
@@ -70,6 +73,14 @@ def _fold_scores(
         np.arange(len(train)), test_size=INNER_VALID_SHARE, stratify=y_train, random_state=seed
     )
     data = TrainingSet(spec=spec, features=features, raw=train, x=x_train, y=y_train)
+    inner = TrainingSet(spec, features, train.iloc[inner_fit], x_train.iloc[inner_fit],
+                        y_train[inner_fit])  # fmt: skip
+    linear, _, _ = tune_linear(
+        optuna.storages.InMemoryStorage(), f"fold-{seed}", params.tune, seed,
+        params.train.scorecard, params.train.logistic_c, inner, train.iloc[inner_valid],
+        progress=False,
+    )  # fmt: skip
+    settings = tuned_settings(params.train, linear)
     out: dict[str, dict] = {}
     inner_folds = fold_indices(y_train, params.train.cv_folds, 1, seed)
     oof, pd_tests = {}, {}
@@ -82,9 +93,9 @@ def _fold_scores(
                 monotone_constraints(list(x_train.columns), spec) if params.train.monotone else {}
             )
             tuned = _tune_in_fold(x_train, y_train, inner_fit, inner_valid, monotone, params, seed)
-        pipeline = fit_family(family, data, params.train, seed, tuned)
+        pipeline = fit_family(family, data, settings, seed, tuned)
         pd_tests[family] = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
-        oof[family] = _inner_out_of_fold(family, data, params, seed, tuned, inner_folds)
+        oof[family] = _inner_out_of_fold(family, data, settings, seed, tuned, inner_folds)
         metrics = classification_metrics(y_test, pd_tests[family])
         out[family] = {
             "auc": metrics["auc"],
@@ -109,7 +120,7 @@ def _fold_scores(
 
 
 def _inner_out_of_fold(
-    family: str, data: TrainingSet, params: Params, seed: int, tuned: TunedXGBoost | None,
+    family: str, data: TrainingSet, settings: TrainParams, seed: int, tuned: TunedXGBoost | None,
     folds: list,
 ) -> np.ndarray:  # fmt: skip
     """The family's out-of-fold PDs inside an outer training fold (as ``train`` takes them)."""
@@ -117,7 +128,7 @@ def _inner_out_of_fold(
     def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
         part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
                            data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
-        model = fit_family(family, part, params.train, seed, tuned)
+        model = fit_family(family, part, settings, seed, tuned)
         return model.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
 
     return out_of_fold(fit_predict, len(data.y), folds)
@@ -164,7 +175,11 @@ def cross_validate(
         "rows": len(frame),
         "repeats": repeats,
         "folds": folds,
-        "n_trials_per_fold": params.tune.n_trials,
+        "n_trials_per_fold": {
+            "xgboost": params.tune.n_trials,
+            "scorecard": params.tune.scorecard.n_trials,
+            "logistic": params.tune.logistic.n_trials,
+        },
         "families": summary.reset_index().to_dict("records"),
         "champion_chosen": {k: int(v) for k, v in chosen.items()},
         "folds_detail": rows,

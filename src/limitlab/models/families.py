@@ -126,13 +126,12 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         y = check_binary_target(y)
         self.classes_ = np.unique(y)
         p = self.params or ScorecardParams()
-        trend = {v: {"monotonic_trend": "auto_asc_desc"} for v in self.numeric_}
         binning = BinningProcess(
             [*self.numeric_, *self.categorical_],
             categorical_variables=self.categorical_,
             max_n_bins=p.max_n_bins,
             min_bin_size=p.min_bin_size,
-            binning_fit_params=trend,
+            binning_fit_params=binning_settings(p, self.numeric_),
         )
         scorecard = Scorecard(
             binning_process=binning,
@@ -188,6 +187,18 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
             best = float((coef[variable] * bins).min()) if len(bins) else 0.0
             out[variable] = coef[variable] * woe[variable].to_numpy(float) - best
         return pd.DataFrame(out, index=inputs.index)
+
+
+def binning_settings(p: ScorecardParams, numeric: list[str]) -> dict[str, dict[str, Any]]:
+    """optbinning's per-variable settings: the monotonic trend of every numeric variable, and
+    the special codes of those that have them (when ``use_special_codes``)."""
+    trend = None if p.monotonic_trend == "none" else p.monotonic_trend
+    out: dict[str, dict[str, Any]] = {v: {"monotonic_trend": trend} for v in numeric}
+    if p.use_special_codes:
+        for column, codes in p.special_codes.items():
+            if column in out:
+                out[column]["special_codes"] = list(codes)
+    return out
 
 
 def _forget_timings(scorecard: Any) -> None:

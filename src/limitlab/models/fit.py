@@ -42,6 +42,25 @@ class TunedXGBoost:
     monotone: dict[str, int]
 
 
+def with_tuned(train: TrainParams, family: str, settings: dict[str, Any]) -> TrainParams:
+    """``train`` with one family's tuned settings: the scorecard's binning (``max_n_bins``,
+    ``min_bin_size``, ``monotonic_trend``, ``use_special_codes``) or the logistic ``c``."""
+    if family == "logistic":
+        return train.model_copy(update={"logistic_c": float(settings["c"])})
+    if family == "scorecard":
+        return train.model_copy(update={"scorecard": train.scorecard.model_copy(update=settings)})
+    return train
+
+
+def tuned_settings(train: TrainParams, best: dict[str, dict]) -> TrainParams:
+    """``train`` with every tuned family's best settings (``models/tune/linear_best_params.json``)
+    in place of the fixed ones."""
+    for family, result in best.items():
+        if result.get("tuned"):
+            train = with_tuned(train, family, result["params"])
+    return train
+
+
 def fit_family(
     family: str,
     data: TrainingSet,

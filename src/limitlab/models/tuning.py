@@ -1,4 +1,4 @@
-"""Optuna search over XGBoost hyper-parameters in a persistent study, by one or many workers.
+"""Optuna studies in persistent storage, run by one or many workers; the XGBoost study.
 
 Storage: a journal file by default (resumable; several local processes may share it), or an RDB
 URL such as ``postgresql://...`` with heartbeats, for workers on many machines. Each worker runs
@@ -39,6 +39,7 @@ PRUNING_METRIC = "validation_0-auc"
 _RANGES_LOG = {"learning_rate", "reg_lambda", "min_child_weight"}
 _BUDGET_KEYS = {"n_trials", "timeout_seconds", "workers", "storage", "heartbeat_seconds",
                 "grace_seconds", "max_retries"}  # fmt: skip
+_OTHER_STUDIES = {"scorecard", "logistic"}  # the other families' studies: not XGBoost's space
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 PENDING = (TrialState.RUNNING, TrialState.WAITING)
 SURPLUS = "surplus"
@@ -54,7 +55,7 @@ def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -
 
     ``n_trials`` and the time budget are left out, so raising them extends the same study.
     """
-    space = params.model_dump(mode="json", exclude=_BUDGET_KEYS)
+    space = params.model_dump(mode="json", exclude=_BUDGET_KEYS | _OTHER_STUDIES)
     text = json.dumps({"data": data_digest, "space": space, "monotone": monotone}, sort_keys=True)
     return "xgb-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -68,14 +69,21 @@ def frame_digest(*frames: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def sample_index(y: np.ndarray, rows: int | None, seed: int) -> np.ndarray:
+    """Positions of at most ``rows`` rows in file order, stratified by outcome (all when None)."""
+    if not rows or rows >= len(y):
+        return np.arange(len(y))
+    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, stratify=y, random_state=seed)
+    return np.sort(keep)
+
+
 def stratified_sample(
     x: pd.DataFrame, y: np.ndarray, rows: int | None, seed: int
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """At most ``rows`` rows in file order, stratified by outcome (all rows when None)."""
     if not rows or rows >= len(y):
         return x, y
-    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, stratify=y, random_state=seed)
-    keep = np.sort(keep)
+    keep = sample_index(y, rows, seed)
     return x.iloc[keep].reset_index(drop=True), y[keep]
 
 
@@ -106,7 +114,11 @@ def open_storage(params: TuneParams, journal: Path) -> optuna.storages.BaseStora
 
 
 def open_study(
-    storage: optuna.storages.BaseStorage, name: str, params: TuneParams, worker: int = 0
+    storage: optuna.storages.BaseStorage,
+    name: str,
+    params: TuneParams,
+    worker: int = 0,
+    direction: str = DIRECTION,
 ) -> optuna.Study:
     """Reopen the study, or create it: TPE seeded by ``seed + worker``, median pruning.
 
@@ -125,7 +137,7 @@ def open_study(
         storage=storage,
         sampler=sampler,
         pruner=pruner,
-        direction=DIRECTION,
+        direction=direction,
         load_if_exists=True,
     )
 
@@ -138,6 +150,37 @@ def suggest(trial: optuna.Trial, params: TuneParams) -> dict[str, Any]:
         low, high = getattr(params, key)
         out[key] = trial.suggest_float(key, low, high, log=key in _RANGES_LOG)
     return out
+
+
+Objective = Callable[[optuna.Trial], float]
+
+
+def xgboost_objective(
+    params: TuneParams,
+    train: tuple[pd.DataFrame, np.ndarray],
+    valid: tuple[pd.DataFrame, np.ndarray],
+    monotone: dict[str, int] | None = None,
+    threads: int = N_THREADS,
+) -> Objective:
+    """Validation AUC of XGBoost with early stopping (and pruning) on the validation rows;
+    the tree count is kept as the trial's ``n_estimators``."""
+
+    def objective(trial: optuna.Trial) -> float:
+        callbacks = [XGBoostPruningCallback(trial, PRUNING_METRIC)] if params.pruning else None
+        model = make_xgboost(
+            suggest(trial, params),
+            params.seed,
+            monotone,
+            n_estimators=params.max_estimators,
+            early_stopping_rounds=params.early_stopping_rounds,
+            callbacks=callbacks,
+            n_jobs=threads,
+        )
+        _, auc, n_trees = fit_xgboost_early_stopping(model, train, valid)
+        trial.set_user_attr("n_estimators", n_trees)
+        return auc
+
+    return objective
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -162,59 +205,44 @@ def _started_before(study: optuna.Study, number: int) -> int:
 
 def work(
     study: optuna.Study,
-    params: TuneParams,
-    train: tuple[pd.DataFrame, np.ndarray],
-    valid: tuple[pd.DataFrame, np.ndarray],
-    monotone: dict[str, int] | None = None,
+    objective: Objective,
+    n_trials: int,
+    timeout_seconds: float | None = None,
     progress: bool = False,
-    threads: int = N_THREADS,
 ) -> int:
-    """One worker: run trials until the study holds ``params.n_trials`` finished ones.
+    """One worker: run trials of ``objective`` until the study holds ``n_trials`` finished ones.
 
-    Returns the number of trials this worker finished. Several workers may share a study;
-    ``threads`` is XGBoost's thread count in this worker.
+    Returns the number of trials this worker finished. Several workers may share a study.
     """
 
-    def objective(trial: optuna.Trial) -> float:
+    def counted_objective(trial: optuna.Trial) -> float:
         trial.set_user_attr("worker_pid", os.getpid())
-        if _started_before(study, trial.number) >= params.n_trials:
+        if _started_before(study, trial.number) >= n_trials:
             trial.set_user_attr(SURPLUS, True)
-            raise SurplusTrial(f"trial {trial.number} is beyond n_trials={params.n_trials}")
-        callbacks = [XGBoostPruningCallback(trial, PRUNING_METRIC)] if params.pruning else None
-        model = make_xgboost(
-            suggest(trial, params),
-            params.seed,
-            monotone,
-            n_estimators=params.max_estimators,
-            early_stopping_rounds=params.early_stopping_rounds,
-            callbacks=callbacks,
-            n_jobs=threads,
-        )
-        _, auc, n_trees = fit_xgboost_early_stopping(model, train, valid)
-        trial.set_user_attr("n_estimators", n_trees)
-        return auc
+            raise SurplusTrial(f"trial {trial.number} is beyond n_trials={n_trials}")
+        return objective(trial)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     database = isinstance(study._storage, optuna.storages.RDBStorage)
-    deadline = time.monotonic() + (params.timeout_seconds or float("inf"))
+    deadline = time.monotonic() + (timeout_seconds or float("inf"))
     done_here = 0
-    bar = tqdm(total=params.n_trials, unit="trial", desc="tune", disable=not progress)
+    bar = tqdm(total=n_trials, unit="trial", desc=study.study_name[:12], disable=not progress)
     bar.update(len(finished_trials(study)))
     while time.monotonic() < deadline:
         if database:
             optuna.storages.fail_stale_trials(study)  # retries a dead worker's trial
         finished = len(finished_trials(study))
         bar.update(finished - bar.n)
-        if finished >= params.n_trials:
+        if finished >= n_trials:
             break
         pending = len(study.get_trials(deepcopy=False, states=PENDING))
-        if finished + pending >= params.n_trials and not study.get_trials(
+        if finished + pending >= n_trials and not study.get_trials(
             deepcopy=False, states=(TrialState.WAITING,)
         ):
             time.sleep(POLL_SECONDS)  # the rest are running in other workers
             continue
         before = len(study.get_trials(deepcopy=False, states=COUNTED))
-        study.optimize(objective, n_trials=1, catch=(SurplusTrial,))
+        study.optimize(counted_objective, n_trials=1, catch=(SurplusTrial,))
         done_here += len(study.get_trials(deepcopy=False, states=COUNTED)) - before > 0
     bar.close()
     return done_here
@@ -222,13 +250,12 @@ def work(
 
 def tune(
     study: optuna.Study,
-    params: TuneParams,
-    train: tuple[pd.DataFrame, np.ndarray],
-    valid: tuple[pd.DataFrame, np.ndarray],
-    monotone: dict[str, int] | None = None,
+    objective: Objective,
+    n_trials: int,
+    timeout_seconds: float | None = None,
     progress: bool | None = None,
 ) -> optuna.Study:
-    """Run the trials still missing from ``params.n_trials`` in this process.
+    """Run the trials still missing from ``n_trials`` in this process.
 
     Earlier trials are kept; on a journal file, trials left running by an interrupted run are
     marked failed, then replaced.
@@ -236,7 +263,7 @@ def tune(
     if not isinstance(study._storage, optuna.storages.RDBStorage):
         fail_interrupted_trials(study)
     bar = sys.stderr.isatty() if progress is None else progress  # a bar only in a terminal
-    work(study, params, train, valid, monotone, progress=bar)
+    work(study, objective, n_trials, timeout_seconds, progress=bar)
     return study
 
 

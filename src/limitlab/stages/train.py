@@ -20,7 +20,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.io import dump_model, read_json, write_json
 from limitlab.models.calibration import calibrated_out_of_fold
 from limitlab.models.ensemble import ENSEMBLE, StackedPD, cross_fitted
-from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family
+from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family, tuned_settings
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
 from limitlab.stages.common import load_xy
@@ -78,6 +78,8 @@ def run(params: Params) -> dict:
     valid_raw = pd.read_parquet(paths.split_path("valid"))
     x_train, y_train = load_xy("train")
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
+    linear = read_json(paths.LINEAR_BEST_PARAMS)
+    p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
     tuned = None
     if "xgboost" in p.families:
         best = read_json(paths.BEST_PARAMS)
@@ -109,6 +111,7 @@ def run(params: Params) -> dict:
         "champion": champion,
         "selection_metric": p.selection_metric,
         "selection": selection,
+        "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
         "calibration": p.calibration,
         "calibrated_on": f"out-of-fold PDs of the train split, {p.cv_repeats} x {p.cv_folds}-fold",
         "valid": valid,

@@ -1,19 +1,24 @@
-"""``limitlab tune [--workers N]``: Optuna over XGBoost in a persistent, resumable study."""
+"""``limitlab tune [--workers N]``: Optuna over XGBoost, the scorecard's binning and the logistic
+regression's regularisation, each in a persistent, resumable study of its own."""
 
 from __future__ import annotations
 
 import os
 import time
 
+import joblib
+import optuna
 import pandas as pd
 
 from limitlab import paths
-from limitlab.config import Params, TuneParams
+from limitlab.config import Params, ScorecardParams, TuneParams
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import StateError
 from limitlab.io import write_json
 from limitlab.models.families import monotone_constraints
+from limitlab.models.fit import TrainingSet
+from limitlab.models.linear_tuning import tune_linear
 from limitlab.models.tuning import (
     SURPLUS,
     fail_interrupted_trials,
@@ -29,10 +34,11 @@ from limitlab.models.tuning import (
     trial_timings,
     tune,
     work,
+    xgboost_objective,
 )
 from limitlab.stages.common import load_xy
 
-PARAMS = ("tune", "train.monotone")
+PARAMS = ("tune", "train.monotone", "train.seed", "train.scorecard", "train.logistic_c")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "models", "paths.py",
         "secrets.py", "stages/common.py")  # fmt: skip
 
@@ -45,7 +51,24 @@ def tuning_data(p: TuneParams) -> tuple[tuple, tuple]:
 def _worker(p: TuneParams, name: str, monotone: dict[str, int], threads: int, index: int) -> None:
     """One spawned tuning worker."""
     study = open_study(open_storage(p, paths.STUDY_JOURNAL), name, p, worker=index)
-    work(study, p, *tuning_data(p), monotone, threads=threads)
+    work(study, xgboost_objective(p, *tuning_data(p), monotone, threads), p.n_trials,
+         p.timeout_seconds)  # fmt: skip
+
+
+def _linear_studies(
+    storage: optuna.storages.BaseStorage,
+    p: TuneParams,
+    seed: int,
+    scorecard: ScorecardParams,
+    logistic_c: float,
+) -> tuple[dict, dict, dict]:
+    """The scorecard's and the logistic regression's studies, on the raw train and valid rows."""
+    spec = DatasetSpec.from_json(paths.SPEC)
+    raw = {n: pd.read_parquet(paths.split_path(n)) for n in ("train", "valid")}
+    x_train, y_train = load_xy("train")
+    data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), raw["train"], x_train, y_train)
+    digest = frame_digest(raw["train"], raw["valid"])
+    return tune_linear(storage, digest, p, seed, scorecard, logistic_c, data, raw["valid"])
 
 
 def run(params: Params, workers: int | None = None) -> dict:
@@ -57,18 +80,19 @@ def run(params: Params, workers: int | None = None) -> dict:
     monotone = monotone_constraints(columns, spec) if params.train.monotone else {}
     name = study_name(frame_digest(*frames), params.tune, monotone)
     del frames
-    study = open_study(open_storage(params.tune, paths.STUDY_JOURNAL), name, params.tune)
+    storage = open_storage(params.tune, paths.STUDY_JOURNAL)
+    study = open_study(storage, name, params.tune)
     n_workers = workers or params.tune.workers
     started = time.perf_counter()
     run_info: dict = {}
     if n_workers == 1:
-        study = tune(study, params.tune, *tuning_data(params.tune), monotone)
+        objective = xgboost_objective(params.tune, *tuning_data(params.tune), monotone)
+        study = tune(study, objective, params.tune.n_trials, params.tune.timeout_seconds)
     else:
         if not is_database(params.tune.storage):
             fail_interrupted_trials(study)
         threads = max(1, (os.cpu_count() or 1) // n_workers)  # do not oversubscribe the cores
         run_info = run_workers(n_workers, _worker, (params.tune, name, monotone, threads), study)
-    seconds = time.perf_counter() - started
     finished = len(finished_trials(study))
     if finished < params.tune.n_trials and not params.tune.timeout_seconds:
         raise StateError(
@@ -76,6 +100,10 @@ def run(params: Params, workers: int | None = None) -> dict:
             f"workers exited with {run_info.get('exit_codes')}. Run `limitlab tune` again to "
             "resume the study"
         )
+    linear, linear_records, linear_timings = _linear_studies(
+        storage, params.tune, params.train.seed, params.train.scorecard, params.train.logistic_c
+    )
+    seconds = time.perf_counter() - started
     best = study.best_trial
     states = [t.state.name for t in study.trials]
     surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
@@ -93,11 +121,16 @@ def run(params: Params, workers: int | None = None) -> dict:
     }
     write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
     write_json(paths.TRIALS, trial_records(study))
+    write_json(paths.LINEAR_BEST_PARAMS, linear)
+    write_json(paths.LINEAR_TRIALS, linear_records)
     setup = {
         "workers": n_workers,
         "storage": "database" if is_database(params.tune.storage) else "journal",
     }
-    write_json(paths.metrics_path("tune"), {k: result[k] for k in list(result)[:7]} | setup)
-    timings = {"seconds": round(seconds, 3), "trials": trial_timings(study)}
+    figures = {f"{f}_best_valid_auc": r["best_valid_auc"] for f, r in linear.items() if r["tuned"]}
+    write_json(paths.metrics_path("tune"),
+               {k: result[k] for k in list(result)[:7]} | figures | setup)  # fmt: skip
+    timings = {"seconds": round(seconds, 3), "trials": trial_timings(study),
+               "linear_trials": linear_timings}  # fmt: skip
     write_json(paths.TUNE_TIMINGS, timings)  # not a DVC output: timings differ run to run
-    return result | setup | {"seconds": timings["seconds"]}
+    return result | {"linear": linear} | setup | {"seconds": timings["seconds"]}

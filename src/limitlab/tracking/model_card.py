@@ -66,16 +66,28 @@ def _features(spec: DatasetSpec) -> list[str]:
     ]
 
 
+def _shown(settings: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in settings.items())  # fmt: skip
+
+
 def _tuning() -> list[str]:
     best, tune = read_json(paths.BEST_PARAMS), _metrics("tune")
-    shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                      for k, v in best["params"].items())  # fmt: skip
-    return [
-        f"- Optuna study `{best['study_name']}`: {tune.get('n_trials_complete', 0)} complete, "
-        f"{tune.get('n_trials_pruned', 0)} pruned, {tune.get('n_trials_failed', 0)} failed; "
-        f"best validation AUC {best['best_valid_auc']:.4f}",
-        f"- XGBoost best parameters: {shown}; {best.get('n_estimators', '-')} trees",
+    lines = [
+        f"- XGBoost, Optuna study `{best['study_name']}`: {tune.get('n_trials_complete', 0)} "
+        f"complete, {tune.get('n_trials_pruned', 0)} pruned, {tune.get('n_trials_failed', 0)} "
+        f"failed; best validation AUC {best['best_valid_auc']:.4f}; {_shown(best['params'])}; "
+        f"{best.get('n_estimators', '-')} trees",
     ]
+    for family, result in read_json(paths.LINEAR_BEST_PARAMS).items():
+        if not result.get("tuned"):
+            lines.append(f"- {family}: fixed settings from `train` (not tuned)")
+            continue
+        lines.append(f"- {family}, study `{result['study_name']}`: "
+                     f"{result['n_trials_complete']} trials; best validation log loss "
+                     f"{result['best_valid_log_loss']:.4f} (AUC {result['best_valid_auc']:.4f}); "
+                     f"{_shown(result['params'])}")  # fmt: skip
+    return lines
 
 
 def _performance(evaluate: dict) -> list[str]:

@@ -32,6 +32,7 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.evaluation.metrics import calibration_table, gains_table
 from limitlab.io import read_json, write_json
+from limitlab.models.linear_tuning import METRIC as LINEAR_METRIC
 from limitlab.models.tuning import METRIC, open_storage
 from limitlab.processes import process_claim
 from limitlab.report import summary_text
@@ -251,6 +252,9 @@ def register_pipeline_run(params: Params) -> dict:
         )
         log_params(flat_params(params))
         log_params({f"best.{k}": v for k, v in best["params"].items()})
+        linear = read_json(paths.LINEAR_BEST_PARAMS)
+        log_params({f"best.{family}.{k}": v for family, result in linear.items()
+                    for k, v in result.get("params", {}).items()})  # fmt: skip
         metrics = {}
         for stage in STAGES_WITH_METRICS:
             metrics.update(numeric_metrics(stage, read_json(paths.metrics_path(stage))))
@@ -281,15 +285,21 @@ def register_pipeline_run(params: Params) -> dict:
         if "seconds" in timings:
             mlflow.log_metric("tune.seconds", timings["seconds"])
         mlflow.set_tag("optuna.study", best["study_name"])
-        logged_by = trials_logged_by(client, experiment_id, best["study_name"])
+        studies = [("xgboost", best["study_name"], trials, METRIC, timings.get("trials", {}))]
+        linear_trials = read_json(paths.LINEAR_TRIALS)
+        for family, result in linear.items():
+            if result.get("tuned"):
+                mlflow.set_tag(f"optuna.study.{family}", result["study_name"])
+                studies.append((family, result["study_name"], linear_trials[family], LINEAR_METRIC,
+                                timings.get("linear_trials", {}).get(family, {})))  # fmt: skip
         n_trials = 0
-        if logged_by:  # the study was tuned by an earlier pipeline: link, do not copy
-            mlflow.set_tag("trials.logged_by", logged_by)
-        else:
-            n_trials = log_trials(
-                client, experiment_id, run.info.run_id, best["study_name"], trials, METRIC,
-                timings.get("trials", {}),
-            )  # fmt: skip
+        for family, study, records, metric, when in studies:
+            logged_by = trials_logged_by(client, experiment_id, study)
+            if logged_by:  # the study was tuned by an earlier pipeline: link, do not copy
+                mlflow.set_tag(f"trials.{family}.logged_by", logged_by)
+            else:
+                n_trials += log_trials(client, experiment_id, run.info.run_id, study, records,
+                                       metric, when, prefix=family)  # fmt: skip
         model_uri, model_version = _log_model(params.registry.model_name)
         gates = apply_gates(
             client, params.registry, model_version, test, fairness, test_rows, y, new

@@ -42,16 +42,19 @@ def log_trials(
     trials: list[dict],
     metric: str,
     timings: dict[str, dict],
+    prefix: str = "xgboost",
 ) -> int:
-    """Log each trial record (see ``trial_records``) as a child run, with its start and end
-    from ``timings`` (see ``trial_timings``) where known; return the count."""
+    """Log each trial record (see ``trial_records``) as a child run named
+    ``<prefix>-trial-NNN``: its value as ``metric``, real-valued attributes as metrics too, the
+    rest as params; its start and end from ``timings`` (see ``trial_timings``) where known.
+    Return the count."""
     for trial in trials:
         when = timings.get(str(trial["number"]), {})
         start = when.get("start_ms")
         child = client.create_run(
             experiment_id,
             start_time=start,
-            run_name=f"trial-{trial['number']:03d}",
+            run_name=f"{prefix}-trial-{trial['number']:03d}",
             tags={
                 "mlflow.parentRunId": parent_run_id,
                 "optuna.study": study_name,
@@ -60,10 +63,12 @@ def log_trials(
             },
         )
         run_id = child.info.run_id
-        params = [Param(k, str(v)) for k, v in {**trial["params"], **trial["user_attrs"]}.items()]
-        metrics = []
+        found = {**trial["params"], **trial["user_attrs"]}
+        measured = {k: v for k, v in trial["user_attrs"].items() if isinstance(v, float)}
+        params = [Param(k, str(v)) for k, v in found.items() if k not in measured]
         if trial["value"] is not None:
-            metrics.append(Metric(metric, float(trial["value"]), start or 0, 0))
+            measured[metric] = float(trial["value"])
+        metrics = [Metric(k, v, start or 0, 0) for k, v in measured.items()]
         client.log_batch(run_id, metrics=metrics, params=params)
         status = {"FAIL": "FAILED", "PRUNED": "KILLED"}.get(trial["state"], "FINISHED")
         client.set_terminated(run_id, status=status, end_time=when.get("end_ms"))
