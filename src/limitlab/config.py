@@ -132,8 +132,8 @@ class ScorecardSearch(_Section):
     """
 
     n_trials: int = Field(20, ge=0)
-    max_n_bins: tuple[int, int] = (3, 12)
-    min_bin_size: tuple[float, float] = (0.02, 0.15)
+    max_n_bins: tuple[int, int] = (3, 10)
+    min_bin_size: tuple[float, float] = (0.05, 0.2)
     monotonic_trend: list[Trend] = Field(["auto_asc_desc", "auto"], min_length=1)
     use_special_codes: list[bool] = Field([True, False], min_length=1)  # bin special codes apart
 
@@ -198,11 +198,12 @@ class TuneParams(_Section):
     subsample: tuple[float, float] = (0.6, 1.0)
     colsample_bytree: tuple[float, float] = (0.5, 1.0)
     reg_lambda: tuple[float, float] = (0.01, 20.0)
+    additive_n_trials: int = Field(30, ge=0)  # the additive family's study (same space)
     scorecard: ScorecardSearch = ScorecardSearch()
     logistic: LogisticSearch = LogisticSearch()
 
 
-Family = Literal["xgboost", "scorecard", "logistic", "ensemble"]
+Family = Literal["xgboost", "additive", "scorecard", "logistic", "ensemble"]
 
 
 class ScorecardParams(_Section):
@@ -224,13 +225,13 @@ class TrainParams(_Section):
     """Model families, champion selection on out-of-fold predictions, and calibration."""
 
     seed: int = 42
-    families: list[Family] = ["xgboost", "scorecard", "logistic", "ensemble"]
+    families: list[Family] = ["xgboost", "additive", "scorecard", "logistic", "ensemble"]
     cv_folds: int = Field(5, ge=2, le=20)
     cv_repeats: int = Field(1, ge=1, le=10)
     selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
-    simplicity: list[Family] = ["scorecard", "logistic", "xgboost", "ensemble"]
+    simplicity: list[Family] = ["scorecard", "logistic", "additive", "xgboost", "ensemble"]
     selection_alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    champion: Literal["auto", "xgboost", "scorecard", "logistic", "ensemble"] = "auto"
+    champion: Literal["auto", "xgboost", "additive", "scorecard", "logistic", "ensemble"] = "auto"
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)

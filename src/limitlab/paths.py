@@ -18,6 +18,8 @@ TUNE_DIR = MODELS / "tune"
 STUDY_JOURNAL = TUNE_DIR / "study.journal"
 BEST_PARAMS = TUNE_DIR / "best_params.json"
 TRIALS = TUNE_DIR / "trials.json"
+ADDITIVE_BEST_PARAMS = TUNE_DIR / "additive_best_params.json"  # the additive family's study
+ADDITIVE_TRIALS = TUNE_DIR / "additive_trials.json"
 LINEAR_BEST_PARAMS = TUNE_DIR / "linear_best_params.json"  # the scorecard's and logistic's studies
 LINEAR_TRIALS = TUNE_DIR / "linear_trials.json"
 TUNE_TIMINGS = TUNE_DIR / "timings.json"  # when and how long: kept out of DVC's outputs
@@ -47,6 +49,7 @@ def metrics_path(stage: str) -> Path:
 
 CHAMPION = TRAIN_DIR / "champion.joblib"
 POINTS_TABLE = TRAIN_DIR / "scorecard_points.json"
+ADDITIVE_POINTS = TRAIN_DIR / "additive_points.json"  # the additive family's steps as points
 OUT_OF_FOLD = TRAIN_DIR / "out_of_fold.parquet"  # each family's out-of-fold PD of the train rows
 
 

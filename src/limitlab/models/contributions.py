@@ -1,7 +1,8 @@
 """Per-feature contributions to the PD's log-odds, summed back to the raw input features.
 
-XGBoost: exact TreeSHAP contributions (``pred_contribs``). Logistic regression: coefficient times
-the standardised value, i.e. the contribution relative to an average applicant.
+XGBoost: exact TreeSHAP contributions (``pred_contribs``). The additive family: the same exact
+values, read from its lookup tables. Logistic regression: coefficient times the standardised
+value, i.e. the contribution relative to an average applicant.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from limitlab.features.transformers import MISSING_FLAG
+from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.families import ScorecardModel
 
 
@@ -32,6 +34,8 @@ def column_contributions(
     ``approx`` uses XGBoost's Saabas path attribution instead of exact TreeSHAP.
     """
     if isinstance(model, ScorecardModel):
+        return model.contributions(matrix)
+    if isinstance(model, AdditiveBoosting):
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))

@@ -27,6 +27,7 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
+from limitlab.models.additive import one_column_per_tree
 from limitlab.models.ensemble import ENSEMBLE, cross_fitted, fit_stacking, stacked_pd
 from limitlab.models.families import monotone_constraints
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family, tuned_settings
@@ -41,9 +42,10 @@ CHAMPION = "champion"
 
 def _tune_in_fold(
     x: pd.DataFrame, y: np.ndarray, inner_fit: np.ndarray, inner_valid: np.ndarray,
-    monotone: dict[str, int], params: Params, seed: int,
+    monotone: dict[str, int], params: Params, seed: int, family: str,
 ) -> TunedXGBoost:  # fmt: skip
-    """Optuna on an inner split of the training fold; the best trial's settings."""
+    """Optuna on an inner split of the training fold (XGBoost, or the additive family with one
+    column per tree); the best trial's settings."""
     study = optuna.create_study(
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
@@ -53,8 +55,13 @@ def _tune_in_fold(
     )
     fit = (x.iloc[inner_fit], y[inner_fit])
     valid = (x.iloc[inner_valid], y[inner_valid])
-    objective = xgboost_objective(params.tune, fit, valid, monotone)
-    tune(study, objective, params.tune.n_trials, params.tune.timeout_seconds, progress=False)
+    n_trials = params.tune.n_trials
+    extra = {}
+    if family == "additive" and params.tune.additive_n_trials:  # else XGBoost's settings
+        n_trials = params.tune.additive_n_trials
+        extra = {"interaction_constraints": one_column_per_tree(list(x.columns))}
+    objective = xgboost_objective(params.tune, fit, valid, monotone, **extra)
+    tune(study, objective, n_trials, params.tune.timeout_seconds, progress=False)
     best = study.best_trial
     return TunedXGBoost(best.params, best.user_attrs["n_estimators"], monotone)
 
@@ -88,11 +95,12 @@ def _fold_scores(
     for family in members:
         start = time.perf_counter()
         tuned = None
-        if family == "xgboost":
+        if family in ("xgboost", "additive"):
             monotone = (
                 monotone_constraints(list(x_train.columns), spec) if params.train.monotone else {}
             )
-            tuned = _tune_in_fold(x_train, y_train, inner_fit, inner_valid, monotone, params, seed)
+            tuned = _tune_in_fold(x_train, y_train, inner_fit, inner_valid, monotone, params, seed,
+                                  family)  # fmt: skip
         pipeline = fit_family(family, data, settings, seed, tuned)
         pd_tests[family] = pipeline.predict_proba(raw_inputs(test, spec))[:, 1]
         oof[family] = _inner_out_of_fold(family, data, settings, seed, tuned, inner_folds)
@@ -177,6 +185,7 @@ def cross_validate(
         "folds": folds,
         "n_trials_per_fold": {
             "xgboost": params.tune.n_trials,
+            "additive": params.tune.additive_n_trials,
             "scorecard": params.tune.scorecard.n_trials,
             "logistic": params.tune.logistic.n_trials,
         },

@@ -24,7 +24,7 @@ from limitlab.errors import InputError
 from limitlab.features.transformers import MISSING_FLAG, validate_input
 from limitlab.models.targets import check_binary_target
 
-FAMILIES = ("xgboost", "scorecard", "logistic")
+FAMILIES = ("xgboost", "additive", "scorecard", "logistic")
 N_THREADS = 2
 
 

@@ -19,6 +19,7 @@ from limitlab.config import TrainParams
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.transformers import raw_inputs
+from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.families import FAMILIES, ScorecardModel, make_logistic, make_xgboost
 
 
@@ -35,7 +36,8 @@ class TrainingSet:
 
 @dataclass(frozen=True)
 class TunedXGBoost:
-    """Hyper-parameters from the Optuna study, its tree count and the monotone constraints."""
+    """Hyper-parameters from an Optuna study (XGBoost's or the additive family's), its tree count
+    and the monotone constraints."""
 
     params: dict[str, Any]
     n_estimators: int
@@ -72,8 +74,9 @@ def fit_family(
     """Fit ``family`` on ``data``; return ``Pipeline([("features", ...), ("model", ...)])``.
 
     The scorecard bins raw columns (plus the derived ratios), so its ``features`` step is the
-    ratios alone; XGBoost (``tuned`` required) and logistic regression read the feature matrix.
-    ``fit_xgboost`` replaces the local XGBoost fit (for example on a Dask cluster).
+    ratios alone; XGBoost and the additive family (``tuned``, the family's own study, required)
+    and logistic regression read the feature matrix. ``fit_xgboost`` replaces the local XGBoost
+    fit (for example on a Dask cluster).
     """
     if family not in FAMILIES:
         raise InputError(f"model family {family!r}; expected one of {list(FAMILIES)}")
@@ -86,11 +89,14 @@ def fit_family(
             [*data.spec.numeric_features, *derived], data.spec.categorical_features, train.scorecard
         ).fit(x, data.y)
         return Pipeline([("features", ratios), ("model", model)])
+    if family in ("xgboost", "additive") and tuned is None:
+        raise InputError(f"{family} needs tuned hyper-parameters; run the tune stage first")
     if family == "xgboost":
-        if tuned is None:
-            raise InputError("xgboost needs tuned hyper-parameters; run the tune stage first")
         model = make_xgboost(tuned.params, seed, tuned.monotone, n_estimators=tuned.n_estimators)
         model = fit_xgboost(model) if fit_xgboost else model.fit(data.x, data.y)
+    elif family == "additive":
+        model = AdditiveBoosting(tuned.params, tuned.n_estimators, tuned.monotone, seed)
+        model = model.fit(data.x, data.y)
     else:
         model = make_logistic(train.logistic_c, seed).fit(data.x, data.y)
     return Pipeline([("features", data.features), ("model", model)])

@@ -39,7 +39,7 @@ PRUNING_METRIC = "validation_0-auc"
 _RANGES_LOG = {"learning_rate", "reg_lambda", "min_child_weight"}
 _BUDGET_KEYS = {"n_trials", "timeout_seconds", "workers", "storage", "heartbeat_seconds",
                 "grace_seconds", "max_retries"}  # fmt: skip
-_OTHER_STUDIES = {"scorecard", "logistic"}  # the other families' studies: not XGBoost's space
+_OTHER_STUDIES = {"scorecard", "logistic", "additive_n_trials"}  # not XGBoost's space
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 PENDING = (TrialState.RUNNING, TrialState.WAITING)
 SURPLUS = "surplus"
@@ -50,14 +50,17 @@ class SurplusTrial(Exception):
     """A trial started after enough others had started; failed on purpose, never counted."""
 
 
-def study_name(data_digest: str, params: TuneParams, monotone: dict[str, int]) -> str:
+def study_name(
+    data_digest: str, params: TuneParams, monotone: dict[str, int], family: str = "xgboost"
+) -> str:
     """Name a study from the data, the search space and the constraints: change any, new study.
 
     ``n_trials`` and the time budget are left out, so raising them extends the same study.
     """
     space = params.model_dump(mode="json", exclude=_BUDGET_KEYS | _OTHER_STUDIES)
     text = json.dumps({"data": data_digest, "space": space, "monotone": monotone}, sort_keys=True)
-    return "xgb-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    prefix = "xgb-" if family == "xgboost" else f"{family}-"
+    return prefix + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def frame_digest(*frames: pd.DataFrame) -> str:
@@ -161,9 +164,11 @@ def xgboost_objective(
     valid: tuple[pd.DataFrame, np.ndarray],
     monotone: dict[str, int] | None = None,
     threads: int = N_THREADS,
+    **extra: Any,
 ) -> Objective:
     """Validation AUC of XGBoost with early stopping (and pruning) on the validation rows;
-    the tree count is kept as the trial's ``n_estimators``."""
+    the tree count is kept as the trial's ``n_estimators``. ``extra`` goes to XGBoost (the
+    additive family's interaction constraints)."""
 
     def objective(trial: optuna.Trial) -> float:
         callbacks = [XGBoostPruningCallback(trial, PRUNING_METRIC)] if params.pruning else None
@@ -175,6 +180,7 @@ def xgboost_objective(
             early_stopping_rounds=params.early_stopping_rounds,
             callbacks=callbacks,
             n_jobs=threads,
+            **extra,
         )
         _, auc, n_trees = fit_xgboost_early_stopping(model, train, valid)
         trial.set_user_attr("n_estimators", n_trees)

@@ -69,6 +69,18 @@ def _ensemble(
     return Pipeline([("features", "passthrough"), ("model", model)]), cross_fitted(scores, y, folds)
 
 
+def _boosted_settings() -> dict[str, TunedXGBoost]:
+    """XGBoost's study's best settings, and the additive family's (XGBoost's when its study
+    has no trials)."""
+    best = read_json(paths.BEST_PARAMS)
+    additive = read_json(paths.ADDITIVE_BEST_PARAMS)
+    found = additive if additive.get("tuned") else best
+    return {
+        "xgboost": TunedXGBoost(best["params"], best["n_estimators"], best["monotone"]),
+        "additive": TunedXGBoost(found["params"], found["n_estimators"], found["monotone"]),
+    }
+
+
 def run(params: Params) -> dict:
     """Write every family's pipeline, the out-of-fold PDs, the calibrated champion and the
     scorecard's points."""
@@ -80,10 +92,7 @@ def run(params: Params) -> dict:
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
     linear = read_json(paths.LINEAR_BEST_PARAMS)
     p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
-    tuned = None
-    if "xgboost" in p.families:
-        best = read_json(paths.BEST_PARAMS)
-        tuned = TunedXGBoost(best["params"], best["n_estimators"], best["monotone"])
+    boosted = _boosted_settings()
     folds = fold_indices(y_train, p.cv_folds, p.cv_repeats, p.seed)
     y_valid = valid_raw[BAD].to_numpy()
     valid, pipelines, oof = {}, {}, {}
@@ -92,8 +101,9 @@ def run(params: Params) -> dict:
         if family == ENSEMBLE:
             pipeline, oof[family] = _ensemble(pipelines, oof, y_train, folds)
         else:
-            oof[family] = _out_of_fold(family, data, p, tuned, folds)
-            pipeline = fit_family(family, data, p, p.seed, tuned, _fit_xgboost_on_dask(p))
+            oof[family] = _out_of_fold(family, data, p, boosted.get(family), folds)
+            dask = _fit_xgboost_on_dask(p) if family == "xgboost" else None
+            pipeline = fit_family(family, data, p, p.seed, boosted.get(family), dask)
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
         pipelines[family] = pipeline
@@ -107,6 +117,9 @@ def run(params: Params) -> dict:
     if "scorecard" in pipelines:
         points = pipelines["scorecard"][-1].points_table().to_dict("records")
         write_json(paths.POINTS_TABLE, points)
+    if "additive" in pipelines:
+        points = pipelines["additive"][-1].points_table(p.scorecard.pdo)
+        write_json(paths.ADDITIVE_POINTS, points.to_dict("records"))
     metrics = {
         "champion": champion,
         "selection_metric": p.selection_metric,

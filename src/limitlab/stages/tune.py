@@ -1,5 +1,6 @@
-"""``limitlab tune [--workers N]``: Optuna over XGBoost, the scorecard's binning and the logistic
-regression's regularisation, each in a persistent, resumable study of its own."""
+"""``limitlab tune [--workers N]``: Optuna over XGBoost, the additive family (XGBoost with one
+column per tree), the scorecard's binning and the logistic regression's regularisation, each in a
+persistent, resumable study of its own (N workers share XGBoost's)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import StateError
 from limitlab.io import write_json
+from limitlab.models.additive import one_column_per_tree
 from limitlab.models.families import monotone_constraints
 from limitlab.models.fit import TrainingSet
 from limitlab.models.linear_tuning import tune_linear
@@ -71,6 +73,39 @@ def _linear_studies(
     return tune_linear(storage, digest, p, seed, scorecard, logistic_c, data, raw["valid"])
 
 
+def _best(study: optuna.Study, monotone: dict[str, int]) -> dict:
+    """A boosted study's best trial, trial counts and constraints (a pure function of it)."""
+    best = study.best_trial
+    states = [t.state.name for t in study.trials]
+    surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
+    return {
+        "study_name": study.study_name,
+        "best_trial": best.number,
+        "best_valid_auc": best.value,
+        "n_trials_complete": states.count("COMPLETE"),
+        "n_trials_pruned": states.count("PRUNED"),
+        "n_trials_failed": states.count("FAIL") - surplus,
+        "n_trials_surplus": surplus,
+        "params": best.params,
+        "n_estimators": best.user_attrs["n_estimators"],
+        "monotone": monotone,
+    }
+
+
+def _additive_study(
+    storage: optuna.storages.BaseStorage, p: TuneParams, name: str, monotone: dict[str, int],
+    columns: list[str],
+) -> tuple[dict, list, dict]:  # fmt: skip
+    """The additive family's study: XGBoost's space, one column per tree, in this process."""
+    if p.additive_n_trials == 0:
+        return {"tuned": False}, [], {}
+    study = open_study(storage, name, p)
+    objective = xgboost_objective(p, *tuning_data(p), monotone,
+                                  interaction_constraints=one_column_per_tree(columns))  # fmt: skip
+    tune(study, objective, p.additive_n_trials, p.timeout_seconds)
+    return {"tuned": True, **_best(study, monotone)}, trial_records(study), trial_timings(study)
+
+
 def run(params: Params, workers: int | None = None) -> dict:
     """Run the study to ``tune.n_trials`` finished trials with ``workers`` (default
     ``tune.workers``) processes; write the best trial and every trial's record."""
@@ -78,7 +113,8 @@ def run(params: Params, workers: int | None = None) -> dict:
     frames = [pd.read_parquet(paths.features_path(n)) for n in ("train", "valid")]
     columns = list(frames[1].columns.drop(BAD))
     monotone = monotone_constraints(columns, spec) if params.train.monotone else {}
-    name = study_name(frame_digest(*frames), params.tune, monotone)
+    digest = frame_digest(*frames)
+    name = study_name(digest, params.tune, monotone)
     del frames
     storage = open_storage(params.tune, paths.STUDY_JOURNAL)
     study = open_study(storage, name, params.tune)
@@ -100,37 +136,32 @@ def run(params: Params, workers: int | None = None) -> dict:
             f"workers exited with {run_info.get('exit_codes')}. Run `limitlab tune` again to "
             "resume the study"
         )
+    additive, additive_records, additive_timings = _additive_study(
+        storage, params.tune, study_name(digest, params.tune, monotone, "additive"), monotone,
+        columns,
+    )  # fmt: skip
     linear, linear_records, linear_timings = _linear_studies(
         storage, params.tune, params.train.seed, params.train.scorecard, params.train.logistic_c
     )
     seconds = time.perf_counter() - started
-    best = study.best_trial
-    states = [t.state.name for t in study.trials]
-    surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
-    result = {
-        "study_name": name,
-        "best_trial": best.number,
-        "best_valid_auc": best.value,
-        "n_trials_complete": states.count("COMPLETE"),
-        "n_trials_pruned": states.count("PRUNED"),
-        "n_trials_failed": states.count("FAIL") - surplus,
-        "n_trials_surplus": surplus,
-        "params": best.params,
-        "n_estimators": best.user_attrs["n_estimators"],
-        "monotone": monotone,
-    }
+    result = _best(study, monotone)
     write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
     write_json(paths.TRIALS, trial_records(study))
+    write_json(paths.ADDITIVE_BEST_PARAMS, additive)
+    write_json(paths.ADDITIVE_TRIALS, additive_records)
     write_json(paths.LINEAR_BEST_PARAMS, linear)
     write_json(paths.LINEAR_TRIALS, linear_records)
     setup = {
         "workers": n_workers,
         "storage": "database" if is_database(params.tune.storage) else "journal",
     }
-    figures = {f"{f}_best_valid_auc": r["best_valid_auc"] for f, r in linear.items() if r["tuned"]}
+    others = {"additive": additive, **linear}
+    figures = {f"{f}_best_valid_auc": r["best_valid_auc"] for f, r in others.items() if r["tuned"]}
     write_json(paths.metrics_path("tune"),
                {k: result[k] for k in list(result)[:7]} | figures | setup)  # fmt: skip
     timings = {"seconds": round(seconds, 3), "trials": trial_timings(study),
-               "linear_trials": linear_timings}  # fmt: skip
+               "additive_trials": additive_timings, "linear_trials": linear_timings}  # fmt: skip
     write_json(paths.TUNE_TIMINGS, timings)  # not a DVC output: timings differ run to run
-    return result | {"linear": linear} | setup | {"seconds": timings["seconds"]}
+    return (
+        result | {"additive": additive, "linear": linear} | setup | {"seconds": timings["seconds"]}
+    )

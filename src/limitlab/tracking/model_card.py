@@ -79,6 +79,11 @@ def _tuning() -> list[str]:
         f"failed; best validation AUC {best['best_valid_auc']:.4f}; {_shown(best['params'])}; "
         f"{best.get('n_estimators', '-')} trees",
     ]
+    additive = read_json(paths.ADDITIVE_BEST_PARAMS)
+    if additive.get("tuned"):
+        lines.append(f"- additive (one column per tree), study `{additive['study_name']}`: "
+                     f"best validation AUC {additive['best_valid_auc']:.4f}; "
+                     f"{_shown(additive['params'])}; {additive['n_estimators']} trees")  # fmt: skip
     for family, result in read_json(paths.LINEAR_BEST_PARAMS).items():
         if not result.get("tuned"):
             lines.append(f"- {family}: fixed settings from `train` (not tuned)")

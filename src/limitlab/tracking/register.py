@@ -252,8 +252,10 @@ def register_pipeline_run(params: Params) -> dict:
         )
         log_params(flat_params(params))
         log_params({f"best.{k}": v for k, v in best["params"].items()})
+        additive = read_json(paths.ADDITIVE_BEST_PARAMS)
         linear = read_json(paths.LINEAR_BEST_PARAMS)
-        log_params({f"best.{family}.{k}": v for family, result in linear.items()
+        log_params({f"best.{family}.{k}": v for family, result in
+                    {"additive": additive, **linear}.items()
                     for k, v in result.get("params", {}).items()})  # fmt: skip
         metrics = {}
         for stage in STAGES_WITH_METRICS:
@@ -270,6 +272,8 @@ def register_pipeline_run(params: Params) -> dict:
         mlflow.log_artifact(str(paths.metrics_path("ingest")), "data")
         if paths.POINTS_TABLE.is_file():
             mlflow.log_artifact(str(paths.POINTS_TABLE), "scorecard")
+        if paths.ADDITIVE_POINTS.is_file():
+            mlflow.log_artifact(str(paths.ADDITIVE_POINTS), "additive")
         for folder in (paths.BACKTEST, paths.MONITOR):
             mlflow.log_artifacts(str(folder), folder.name)
         for name in (
@@ -286,6 +290,10 @@ def register_pipeline_run(params: Params) -> dict:
             mlflow.log_metric("tune.seconds", timings["seconds"])
         mlflow.set_tag("optuna.study", best["study_name"])
         studies = [("xgboost", best["study_name"], trials, METRIC, timings.get("trials", {}))]
+        if additive.get("tuned"):
+            mlflow.set_tag("optuna.study.additive", additive["study_name"])
+            studies.append(("additive", additive["study_name"], read_json(paths.ADDITIVE_TRIALS),
+                            METRIC, timings.get("additive_trials", {})))  # fmt: skip
         linear_trials = read_json(paths.LINEAR_TRIALS)
         for family, result in linear.items():
             if result.get("tuned"):
