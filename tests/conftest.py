@@ -17,7 +17,8 @@ BIN = Path(sys.executable).parent
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", "data/raw", "src", "notebooks")
 NOTEBOOKS = REPO / "notebooks"
 FAST_TUNE = {"n_trials": 3, "max_estimators": 150, "early_stopping_rounds": 20,
-             "scorecard": {"n_trials": 3}, "logistic": {"n_trials": 3}}  # fmt: skip
+             "additive_n_trials": 3, "scorecard": {"n_trials": 3},
+             "logistic": {"n_trials": 3}}  # fmt: skip
 
 
 TEST_ENV = {

@@ -80,7 +80,7 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     evaluate = read(root, "reports/metrics/evaluate.json")
     assert 0.75 < evaluate["auc"] < 0.95  # credit_scoring AUCs in the literature are ~0.83
     assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
-    assert set(evaluate["models"]) == {"xgboost", "scorecard", "logistic", "ensemble"}
+    assert set(evaluate["models"]) == {"xgboost", "additive", "scorecard", "logistic", "ensemble"}
     assert evaluate["auc_ci95_low"] < evaluate["auc"] < evaluate["auc_ci95_high"]
     calibration = evaluate["calibration"]
     assert calibration["method"] == "platt"
@@ -187,7 +187,13 @@ def test_champion_is_chosen_and_calibrated_on_out_of_fold_pds(built: tuple[Path,
     assert oof["_bad"].tolist() == rows["_bad"].tolist()  # the train split, row for row
     champion = train["champion"]
     assert train["selection"]["chosen"] == champion
-    assert set(train["selection"]["families"]) == {"xgboost", "scorecard", "logistic", "ensemble"}
+    assert set(train["selection"]["families"]) == {
+        "xgboost",
+        "additive",
+        "scorecard",
+        "logistic",
+        "ensemble",
+    }
     model = joblib.load(root / "models/train/champion.joblib")
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(
         logit(oof[champion].to_numpy()).reshape(-1, 1), oof["_bad"]
@@ -241,16 +247,20 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     )
     by_family = {
         family: [c for c in children if c.info.run_name.startswith(f"{family}-trial-")]
-        for family in ("xgboost", "scorecard", "logistic")
+        for family in ("xgboost", "additive", "scorecard", "logistic")
     }  # each family's study: its trials as child runs
     assert {f: len(c) for f, c in by_family.items()} == {
-        "xgboost": FAST_TUNE["n_trials"], "scorecard": 3, "logistic": 3
+        "xgboost": FAST_TUNE["n_trials"], "additive": 3, "scorecard": 3, "logistic": 3
     }  # fmt: skip
-    assert len(children) == FAST_TUNE["n_trials"] + 6
+    assert len(children) == FAST_TUNE["n_trials"] + 9
     best = read(root, "models/tune/best_params.json")
     linear = read(root, "models/tune/linear_best_params.json")
-    runs = by_family.pop("xgboost")
-    assert max(c.data.metrics["valid_auc"] for c in runs) == pytest.approx(best["best_valid_auc"])
+    additive = read(root, "models/tune/additive_best_params.json")
+    for family, found in (("xgboost", best), ("additive", additive)):
+        runs = by_family.pop(family)
+        assert max(c.data.metrics["valid_auc"] for c in runs) == pytest.approx(
+            found["best_valid_auc"]
+        )
     for family, runs in by_family.items():  # the linear studies minimise validation log loss
         losses = {c.data.metrics["valid_log_loss"]: c for c in runs}
         assert min(losses) == pytest.approx(linear[family]["best_valid_log_loss"])
@@ -714,7 +724,7 @@ def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
     # the study was tuned once, by the first pipeline run: these runs link to its trials
     (first,) = [r for r in runs if "dvc.experiment" not in r.data.tags][:1]
     for name, found in by_exp.items():
-        for family in ("xgboost", "scorecard", "logistic"):
+        for family in ("xgboost", "additive", "scorecard", "logistic"):
             assert found.data.tags[f"trials.{family}.logged_by"] == first.info.run_id
         assert found.info.run_name.startswith(f"{name}-credit_scoring-")
         children = client_for(root).search_runs(
@@ -848,10 +858,10 @@ def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) ->
                "--trials", "2", "--output", "cv.json"], root).stdout  # fmt: skip
     assert "german_credit: 1 x 2-fold CV" in out
     result = read(root, "cv.json")
-    families = ["xgboost", "scorecard", "logistic", "ensemble", "champion"]
+    families = ["xgboost", "additive", "scorecard", "logistic", "ensemble", "champion"]
     assert [f["family"] for f in result["families"]] == families
     assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
-    assert len(result["folds_detail"]) == 2 * 5
+    assert len(result["folds_detail"]) == 2 * 6
     assert sum(result["champion_chosen"].values()) == 2  # one choice per fold, made inside it
     for fold in range(2):  # the champion row is the chosen family's score on that fold
         rows = {r["family"]: r for r in result["folds_detail"] if r["fold"] == fold}
