@@ -62,7 +62,7 @@ def test_each_family_is_tuned_in_its_own_study_within_the_space_and_repeatably()
     assert best["scorecard"]["study_name"].startswith("scorecard-")
     assert best["logistic"]["study_name"].startswith("logistic-")
     card = best["scorecard"]["params"]
-    assert 3 <= card["max_n_bins"] <= 12 and 0.02 <= card["min_bin_size"] <= 0.15
+    assert 3 <= card["max_n_bins"] <= 10 and 0.05 <= card["min_bin_size"] <= 0.2
     assert card["monotonic_trend"] in ("auto_asc_desc", "auto")
     assert 0.001 <= best["logistic"]["params"]["c"] <= 10.0
     assert 0.5 < best["logistic"]["best_valid_auc"] < 1.0

@@ -188,3 +188,20 @@ def test_reasons_rank_the_drivers_of_higher_pd() -> None:
         "Loan term requested",
     ]
     assert reasons.iloc[1, 3] == ""  # a feature lowering the PD is never a reason
+
+
+def test_reasons_only_where_owed_and_the_same_as_from_every_row() -> None:
+    from limitlab.limits.notices import notice_kind
+
+    policy = make_policy(segments=[])
+    rng = np.random.default_rng(5)
+    n = 300
+    people = applicants(rng.uniform(20, 400, n), rng.uniform(0, 3000, n))
+    out = decide(rng.uniform(0.001, 0.8, n), people, policy)
+    contributions = pd.DataFrame(rng.normal(size=(n, 3)), columns=["Records", "Income", "Time"])
+    needed = notice_kind(out) != ""
+    assert 0 < needed.sum() < n  # declines, counter-offers and plain approvals all occur
+    everywhere = principal_reasons(out, contributions, policy)
+    owed = principal_reasons(out, contributions.loc[needed], policy, needed)
+    assert owed.loc[~needed].isna().all().all()  # no adverse action: no reasons, not ''
+    pd.testing.assert_frame_equal(owed.loc[needed], everywhere.loc[needed])

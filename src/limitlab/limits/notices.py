@@ -16,6 +16,7 @@ from limitlab.limits.reasons import REASON_COLUMNS
 
 REDUCING_CAPS = ("affordability", "income_missing", "regulatory")
 DECLINE_NOTICE, COUNTER_OFFER = "decline", "counter-offer"
+NO_ADVERSE_ACTION = "none"  # an approval of what was asked (or of the grade's cap)
 
 
 def notice_kind(decisions: pd.DataFrame, requested: pd.Series | None = None) -> np.ndarray:

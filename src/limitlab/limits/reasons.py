@@ -3,7 +3,8 @@
 The first reason is what set or refused the limit (the binding cap, or the decline rule); the
 others are the features that raised the PD most (positive contributions, largest first). A
 knock-out decline gives the reasons of the rules that fired, and no model drivers: the model
-did not decide it.
+did not decide it. Reasons are owed for adverse action (declines and counter-offers, see
+:mod:`limitlab.limits.notices`); other rows carry none (null), and their drivers are not computed.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ def feature_reason(feature: str, policy: Policy) -> str:
 
 
 def principal_reasons(
-    decisions: pd.DataFrame, contributions: pd.DataFrame | None, policy: Policy
+    decisions: pd.DataFrame,
+    contributions: pd.DataFrame | None,
+    policy: Policy,
+    needed: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply)."""
+    """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply; null on the
+    rows not ``needed``). ``contributions`` may cover only some rows (by index): the drivers of
+    the others are left out."""
     n = len(decisions)
     codes = decisions["binding_cap"].to_numpy(dtype=object)
     texts = {code: cap_reason(code, policy) for code in set(codes)}
@@ -39,17 +45,21 @@ def principal_reasons(
     below = decisions["below_minimum"].to_numpy(dtype=bool)
     out[below, 1] = out[below, 0]
     out[below, 0] = cap_reason("below_minimum", policy)
-    if contributions is not None and contributions.shape[1]:
+    if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
         names = np.asarray([feature_reason(c, policy) for c in contributions.columns], dtype=object)
         top = np.argsort(-values, axis=1, kind="stable")[:, : N_REASONS - 1]
         drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], "")
-        out[~below, 1:] = drivers[~below]
-        out[below, 2:] = drivers[below, : N_REASONS - 2]
+        rows = decisions.index.get_indexer(contributions.index)
+        low = below[rows]
+        out[rows[~low], 1:] = drivers[~low]
+        out[rows[low], 2:] = drivers[low, : N_REASONS - 2]
     fired = decisions["knockouts"].to_numpy(dtype=object)
     for row in np.flatnonzero(fired != ""):
         texts_fired = [knockout_reason(n, policy) for n in fired[row].split(",")][:N_REASONS]
         out[row] = [*texts_fired, *[""] * (N_REASONS - len(texts_fired))]
+    if needed is not None:
+        out[~np.asarray(needed, dtype=bool)] = None
     return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index)
 
 

@@ -52,12 +52,16 @@ def column_contributions(
 def raw_feature_contributions(
     model: object, matrix: pd.DataFrame, approx: bool = False
 ) -> pd.DataFrame | None:
-    """Contributions summed per raw input feature (one-hot levels and missing flags together);
-    a blend of families (the ensemble) sums its members' contributions by its weights."""
+    """Contributions summed per raw input feature (one-hot levels and missing flags together, by
+    one matrix product); a blend of families (the ensemble) sums its members' contributions by
+    its weights."""
     if hasattr(model, "raw_contributions"):
         return model.raw_contributions(matrix, approx)
     columns = column_contributions(model, matrix, approx)
     if columns is None:
         return None
     sources = [source_feature(c) for c in columns.columns]
-    return columns.T.groupby(sources, sort=False).sum().T
+    raw = list(dict.fromkeys(sources))
+    to_raw = np.zeros((len(sources), len(raw)))  # model column -> its raw feature
+    to_raw[np.arange(len(sources)), [raw.index(s) for s in sources]] = 1.0
+    return pd.DataFrame(columns.to_numpy(float) @ to_raw, columns=raw, index=columns.index)

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from limitlab.config import TuneParams
 from limitlab.errors import StateError
+from limitlab.models.additive import one_column_per_tree
 from limitlab.models.families import N_THREADS, fit_xgboost_early_stopping, make_xgboost
 from limitlab.secrets import mask_secrets
 
@@ -306,6 +307,45 @@ def trial_timings(study: optuna.Study) -> dict[str, dict]:
         }
         for t in study.get_trials(deepcopy=False, states=_ENDED)
     }
+
+
+def best_of(study: optuna.Study, monotone: dict[str, int]) -> dict:
+    """A boosted study's best trial, trial counts and constraints (a pure function of it)."""
+    best = study.best_trial
+    states = [t.state.name for t in study.trials]
+    surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
+    return {
+        "study_name": study.study_name,
+        "best_trial": best.number,
+        "best_valid_auc": best.value,
+        "n_trials_complete": states.count("COMPLETE"),
+        "n_trials_pruned": states.count("PRUNED"),
+        "n_trials_failed": states.count("FAIL") - surplus,
+        "n_trials_surplus": surplus,
+        "params": best.params,
+        "n_estimators": best.user_attrs["n_estimators"],
+        "monotone": monotone,
+    }
+
+
+def tune_additive(
+    storage: optuna.storages.BaseStorage,
+    params: TuneParams,
+    name: str,
+    train: tuple[pd.DataFrame, np.ndarray],
+    valid: tuple[pd.DataFrame, np.ndarray],
+    monotone: dict[str, int],
+) -> tuple[dict, list, dict]:
+    """The additive family's study (XGBoost's space, one column per tree) in this process: its
+    best trial (``{"tuned": False}`` without trials), trial records and timings."""
+    if params.additive_n_trials == 0:
+        return {"tuned": False}, [], {}
+    study = open_study(storage, name, params)
+    constraints = one_column_per_tree(list(train[0].columns))
+    objective = xgboost_objective(params, train, valid, monotone,
+                                  interaction_constraints=constraints)  # fmt: skip
+    tune(study, objective, params.additive_n_trials, params.timeout_seconds)
+    return {"tuned": True, **best_of(study, monotone)}, trial_records(study), trial_timings(study)
 
 
 def retry_dead_worker_trials(study: optuna.Study, pid: int) -> list[int]:

@@ -24,8 +24,8 @@ from limitlab.serving.scorer import Scorer
 from limitlab.serving.validate import validate_applicants
 
 OUTPUT_COLUMNS = (
-    "pd", "grade", "decision", "limit", "product", "binding_cap", "knockouts", "daily_cap",
-    "monthly_cap", *REASON_COLUMNS,
+    "pd", "grade", "decision", "limit", "product", "binding_cap", "knockouts", "adverse_action",
+    "daily_cap", "monthly_cap", *REASON_COLUMNS,
 )  # fmt: skip
 REVIEW_COLUMNS = ("action", "current_limit", "new_limit", "review_reason_1", "review_reason_2",
                   "review_reason_3", "review_reason_4")  # fmt: skip

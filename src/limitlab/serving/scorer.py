@@ -19,6 +19,7 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
+from limitlab.limits.notices import NO_ADVERSE_ACTION, notice_kind
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.limits.review import review_accounts
@@ -85,13 +86,24 @@ class Scorer:
         return self._pd_and_matrix(frame)[0]
 
     def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """PD, grade, product, limit, binding cap, usage caps, EL, profit and four reasons."""
+        """PD, grade, product, limit, binding cap, usage caps, EL, profit, the adverse action
+        (``decline``, ``counter-offer`` or ``none``) and, where there is one, four reasons: the
+        model's drivers are computed for those rows alone."""
         frame = frame.reset_index(drop=True)
         pd_, matrix = self._pd_and_matrix(frame)
         decisions = decide(pd_, frame, self.policy)
-        approx = self.policy.params.reasons.contributions == "approx"
-        contributions = raw_feature_contributions(self.pipeline[-1], matrix, approx)
-        reasons = principal_reasons(decisions, contributions, self.policy)
+        asked = self.policy.requested_amount
+        kind = notice_kind(decisions, frame.get(asked) if asked else None)
+        decisions["adverse_action"] = np.where(kind == "", NO_ADVERSE_ACTION, kind)
+        needed = kind != ""
+        modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
+        contributions = None
+        if modelled.any():
+            approx = self.policy.params.reasons.contributions == "approx"
+            contributions = raw_feature_contributions(
+                self.pipeline[-1], matrix.loc[modelled], approx
+            )
+        reasons = principal_reasons(decisions, contributions, self.policy, needed)
         return pd.concat([decisions, reasons], axis=1)
 
     def review(self, frame: pd.DataFrame) -> pd.DataFrame:

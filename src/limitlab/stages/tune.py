@@ -17,12 +17,11 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import StateError
 from limitlab.io import write_json
-from limitlab.models.additive import one_column_per_tree
 from limitlab.models.families import monotone_constraints
 from limitlab.models.fit import TrainingSet
 from limitlab.models.linear_tuning import tune_linear
 from limitlab.models.tuning import (
-    SURPLUS,
+    best_of,
     fail_interrupted_trials,
     finished_trials,
     frame_digest,
@@ -35,6 +34,7 @@ from limitlab.models.tuning import (
     trial_records,
     trial_timings,
     tune,
+    tune_additive,
     work,
     xgboost_objective,
 )
@@ -73,39 +73,6 @@ def _linear_studies(
     return tune_linear(storage, digest, p, seed, scorecard, logistic_c, data, raw["valid"])
 
 
-def _best(study: optuna.Study, monotone: dict[str, int]) -> dict:
-    """A boosted study's best trial, trial counts and constraints (a pure function of it)."""
-    best = study.best_trial
-    states = [t.state.name for t in study.trials]
-    surplus = sum(bool(t.user_attrs.get(SURPLUS)) for t in study.trials)
-    return {
-        "study_name": study.study_name,
-        "best_trial": best.number,
-        "best_valid_auc": best.value,
-        "n_trials_complete": states.count("COMPLETE"),
-        "n_trials_pruned": states.count("PRUNED"),
-        "n_trials_failed": states.count("FAIL") - surplus,
-        "n_trials_surplus": surplus,
-        "params": best.params,
-        "n_estimators": best.user_attrs["n_estimators"],
-        "monotone": monotone,
-    }
-
-
-def _additive_study(
-    storage: optuna.storages.BaseStorage, p: TuneParams, name: str, monotone: dict[str, int],
-    columns: list[str],
-) -> tuple[dict, list, dict]:  # fmt: skip
-    """The additive family's study: XGBoost's space, one column per tree, in this process."""
-    if p.additive_n_trials == 0:
-        return {"tuned": False}, [], {}
-    study = open_study(storage, name, p)
-    objective = xgboost_objective(p, *tuning_data(p), monotone,
-                                  interaction_constraints=one_column_per_tree(columns))  # fmt: skip
-    tune(study, objective, p.additive_n_trials, p.timeout_seconds)
-    return {"tuned": True, **_best(study, monotone)}, trial_records(study), trial_timings(study)
-
-
 def run(params: Params, workers: int | None = None) -> dict:
     """Run the study to ``tune.n_trials`` finished trials with ``workers`` (default
     ``tune.workers``) processes; write the best trial and every trial's record."""
@@ -136,15 +103,15 @@ def run(params: Params, workers: int | None = None) -> dict:
             f"workers exited with {run_info.get('exit_codes')}. Run `limitlab tune` again to "
             "resume the study"
         )
-    additive, additive_records, additive_timings = _additive_study(
-        storage, params.tune, study_name(digest, params.tune, monotone, "additive"), monotone,
-        columns,
-    )  # fmt: skip
+    additive_name = study_name(digest, params.tune, monotone, "additive")
+    additive, additive_records, additive_timings = tune_additive(
+        storage, params.tune, additive_name, *tuning_data(params.tune), monotone
+    )
     linear, linear_records, linear_timings = _linear_studies(
         storage, params.tune, params.train.seed, params.train.scorecard, params.train.logistic_c
     )
     seconds = time.perf_counter() - started
-    result = _best(study, monotone)
+    result = best_of(study, monotone)
     write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
     write_json(paths.TRIALS, trial_records(study))
     write_json(paths.ADDITIVE_BEST_PARAMS, additive)
