@@ -154,3 +154,19 @@ def test_a_bad_logistic_range_is_refused_naming_the_key() -> None:
     assert "tune.logistic.c: value [0.0, 1.0] is invalid; expected [low, high] with 0.0 < low" in (
         str(err.value)
     )
+
+
+def test_the_best_trial_replaces_the_fixed_settings_only_beyond_noise() -> None:
+    space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 8, "c": [1e-4, 10.0]})
+
+    def chosen(c: float, valid: pd.DataFrame) -> dict:
+        best, _, _ = tune_linear(optuna.storages.InMemoryStorage(), "d", space, 3, SCORECARD, c,
+                                 DATA, valid, progress=False)  # fmt: skip
+        return best["logistic"]
+
+    crippled = chosen(1e-4, applicants(3000, 4))  # a penalty that flattens every coefficient
+    assert crippled["chosen"] == "best trial" and crippled["p_value_vs_fixed"] < 0.05
+    assert crippled["params"]["c"] > 1e-3
+    near = chosen(0.5, VALID.head(120))  # a sound setting: another trial is best by noise
+    assert near["best_trial"] != 0 and near["p_value_vs_fixed"] >= 0.05
+    assert near["chosen"] == "fixed settings" and near["params"] == {"c": 0.5}

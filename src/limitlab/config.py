@@ -199,6 +199,8 @@ class TuneParams(_Section):
     colsample_bytree: tuple[float, float] = (0.5, 1.0)
     reg_lambda: tuple[float, float] = (0.01, 20.0)
     additive_n_trials: int = Field(30, ge=0)  # the additive family's study (same space)
+    change_alpha: float = Field(0.05, gt=0.0, lt=1.0)  # scorecard / logistic: leave train's
+    # settings only for a validation log loss significantly lower (paired t-test)
     scorecard: ScorecardSearch = ScorecardSearch()
     logistic: LogisticSearch = LogisticSearch()
 

@@ -4,8 +4,9 @@ Each family has a study of its own, in the same storage as XGBoost's, named afte
 search space (so a changed space starts a new study and more trials extend the same one). A trial
 fits the family on the train rows and scores the validation rows: the study minimises their log
 loss, a proper scoring rule that is less noisy than AUC on a few hundred rows, and records their
-AUC beside it. The fixed settings of ``train`` are the first trial, so the tuned settings are
-never worse than them on the validation rows.
+AUC beside it. The fixed settings of ``train`` are the first trial, and they stay unless the best
+trial's validation log loss is significantly lower (a paired t-test of the per-row losses at
+``tune.change_alpha``): on small validation sets the best of many trials is mostly noise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from limitlab.config import ScorecardParams, TrainParams, TuneParams
 from limitlab.data.columns import BAD
 from limitlab.features.transformers import raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, with_tuned
+from limitlab.models.selection import paired_p_value
 from limitlab.models.tuning import (
     Objective,
     finished_trials,
@@ -100,6 +102,21 @@ def sampled(data: TrainingSet, rows: int | None, seed: int) -> TrainingSet:
                        data.y[keep])  # fmt: skip
 
 
+def _beyond_noise(
+    family: str, best: dict, fixed: dict | None, train: TrainParams, data: TrainingSet,
+    valid: pd.DataFrame, alpha: float,
+) -> tuple[dict, float | None]:  # fmt: skip
+    """The best trial's settings if their per-row validation log loss is significantly below the
+    fixed settings' (paired t-test at ``alpha``), else the fixed ones; and the p-value."""
+    if fixed is None or best == fixed:
+        return best, None
+    x_valid, y_valid = raw_inputs(valid, data.spec), valid[BAD].to_numpy()
+    pds = [fit_family(family, data, with_tuned(train, family, s), train.seed)
+           .predict_proba(x_valid)[:, 1] for s in (best, fixed)]  # fmt: skip
+    p_value = paired_p_value(y_valid, pds[0], pds[1], "log_loss")
+    return (best if p_value < alpha else fixed), p_value
+
+
 def tune_linear(
     storage: optuna.storages.BaseStorage,
     data_digest: str,
@@ -136,6 +153,8 @@ def tune_linear(
         objective = linear_objective(family, params, train, data, valid)
         tune(study, objective, n_trials, params.timeout_seconds, progress)
         states = [t.state.name for t in study.trials]
+        chosen, p_value = _beyond_noise(family, study.best_params, start, train, data, valid,
+                                        params.change_alpha)  # fmt: skip
         best[family] = {
             "tuned": True,
             "study_name": name,
@@ -144,7 +163,9 @@ def tune_linear(
             "best_valid_auc": study.best_trial.user_attrs["valid_auc"],
             "n_trials_complete": len(finished_trials(study)),
             "n_trials_failed": states.count("FAIL"),
-            "params": study.best_params,
+            "p_value_vs_fixed": p_value,
+            "chosen": "best trial" if chosen == study.best_params else "fixed settings",
+            "params": chosen,
         }
         records[family] = trial_records(study)
         timings[family] = trial_timings(study)

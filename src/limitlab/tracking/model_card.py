@@ -91,7 +91,7 @@ def _tuning() -> list[str]:
         lines.append(f"- {family}, study `{result['study_name']}`: "
                      f"{result['n_trials_complete']} trials; best validation log loss "
                      f"{result['best_valid_log_loss']:.4f} (AUC {result['best_valid_auc']:.4f}); "
-                     f"{_shown(result['params'])}")  # fmt: skip
+                     f"uses the {result['chosen']}: {_shown(result['params'])}")  # fmt: skip
     return lines
 
 
