@@ -44,8 +44,9 @@ lint: env ## Ruff lint and format check only
 	$(RUN) ruff check src tests benchmarks
 	$(RUN) ruff format --check src tests benchmarks
 
-bench: env ## Benchmarks (print figures; never part of the tests; bench_serving needs make repro)
+bench: env ## Benchmarks (print figures; never part of the tests; reasons and serving need make repro)
 	$(RUN) python benchmarks/bench_policy.py
+	$(RUN) python benchmarks/bench_reasons.py
 	$(RUN) python benchmarks/bench_serving.py
 	$(RUN) python benchmarks/bench_scale.py $(BENCH_ARGS)
 

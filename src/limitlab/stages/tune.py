@@ -41,8 +41,8 @@ from limitlab.models.tuning import (
 from limitlab.stages.common import load_xy
 
 PARAMS = ("tune", "train.monotone", "train.seed", "train.scorecard", "train.logistic_c")
-CODE = ("config.py", "data", "errors.py", "features", "io.py", "models", "paths.py",
-        "secrets.py", "stages/common.py")  # fmt: skip
+CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "models",
+        "paths.py", "secrets.py", "stages/common.py")  # fmt: skip
 
 
 def tuning_data(p: TuneParams) -> tuple[tuple, tuple]:

@@ -1,0 +1,71 @@
+"""Scoring with limits and four reasons against the raw predict of the same model, per family.
+
+For XGBoost (exact TreeSHAP and the approximate Saabas attribution) and the additive family
+(exact contributions from lookup tables): the full path (feature transform, PD, policy,
+adverse-action reasons) and, beside it, the contributions of every row alone (what reasons on
+every row would add). Needs a finished `make repro` (the trained families and the policy). Usage:
+    uv run python benchmarks/bench_reasons.py [ROWS]   (default 200,000 rows)
+Prints figures only; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+
+from limitlab import paths
+from limitlab.data.specs import DatasetSpec
+from limitlab.features.transformers import raw_inputs
+from limitlab.limits.policy import Policy
+from limitlab.models.calibration import calibrated_out_of_fold
+from limitlab.models.contributions import raw_feature_contributions
+from limitlab.serving.scorer import Scorer
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = (("xgboost", "exact"), ("xgboost", "approx"), ("additive", "exact"))
+
+
+def scorer_for(family: str, contributions: str) -> Scorer:
+    """The family's pipeline, calibrated on its out-of-fold PDs, with the project's policy."""
+    oof = pd.read_parquet(ROOT / paths.OUT_OF_FOLD)
+    pipeline = joblib.load(ROOT / paths.model_path(family))
+    model = calibrated_out_of_fold(pipeline, "platt", oof[family].to_numpy(), oof["_bad"])
+    policy = Policy.from_json(ROOT / paths.POLICY)
+    reasons = policy.params.reasons.model_copy(update={"contributions": contributions})
+    policy = dataclasses.replace(
+        policy, params=policy.params.model_copy(update={"reasons": reasons})
+    )
+    return Scorer(DatasetSpec.from_json(ROOT / paths.SPEC), model, policy)
+
+
+def timed(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    found = call(*args)
+    return time.perf_counter() - start, found
+
+
+def main(n: int) -> None:
+    test = pd.read_parquet(ROOT / paths.split_path("test"))
+    frame = test.sample(n, replace=True, random_state=0).reset_index(drop=True)
+    print(f"{n:,} applicants (test rows resampled), 2 threads; ratio = seconds / raw predict")
+    print("family    reasons  raw predict   scoring (reasons where owed)   contributions, all rows")
+    for family, mode in CASES:
+        scorer = scorer_for(family, mode)
+        matrix = scorer.pipeline[:-1].transform(raw_inputs(frame, scorer.spec))
+        raw, _ = timed(scorer.pipeline[-1].predict_proba, matrix)
+        full, decided = timed(scorer.decide, frame)
+        owed = float((decided["adverse_action"] != "none").mean())
+        every, _ = timed(raw_feature_contributions, scorer.pipeline[-1], matrix, mode == "approx")
+        print(f"{family:9} {mode:7} {raw:7.2f} s   {full:7.2f} s {full / raw:6.1f}x ({owed:.0%} "
+              f"owed)   {every:7.2f} s {every / raw:6.1f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
