@@ -52,6 +52,11 @@ def read(root: Path, rel: str) -> dict:
     return json.loads((root / rel).read_text())
 
 
+def listed(column: pd.Series) -> list:
+    """A column's values with every missing value as None (NaN never equals itself)."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
 def client_for(root: Path) -> MlflowClient:
     return MlflowClient(tracking_uri=f"sqlite:///{root}/mlflow.db")
 
@@ -321,7 +326,7 @@ def test_registered_champion_in_a_fresh_process_gives_the_pipeline_decisions(
         got = pd.read_parquet(root / name)
         np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
         for column in ("grade", "limit", "decision", "binding_cap", "daily_cap", *REASONS):
-            assert got[column].tolist() == expected[column].tolist(), (name, column)
+            assert listed(got[column]) == listed(expected[column]), (name, column)
     assert set(got["model_id"]) == {
         client.get_model_version(MODEL, version.version).tags["model_id"]
     }
@@ -421,10 +426,11 @@ def test_served_champion_answers_like_the_pipeline(built: tuple[Path, str]) -> N
         )
         status, text = post(f"{base}/invocations", body.encode())
         assert status == 200, text
+        assert "NaN" not in text  # standard JSON: a reason not owed is null
         got = pd.DataFrame(json.loads(text)["predictions"])
         np.testing.assert_allclose(got["pd"], expected["pd"], rtol=0, atol=1e-9)
-        for column in ("limit", "grade", "binding_cap", *REASONS):
-            assert got[column].tolist() == expected[column].tolist(), column
+        for column in ("limit", "grade", "binding_cap", "adverse_action", *REASONS):
+            assert listed(got[column]) == listed(expected[column]), column
 
         status, text = post(f"{base}/invocations", b"{not json")
         assert 400 <= status < 500, (status, text)
@@ -570,7 +576,7 @@ def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(
     expected = pd.read_parquet(root / "reports/limits/decisions.parquet").iloc[scored["_row"] - 1]
     np.testing.assert_allclose(scored["pd"], expected["pd"], rtol=0, atol=1e-9)
     for column in ("decision", "limit", "grade", "binding_cap", "knockouts", *REASONS):
-        assert scored[column].fillna("").tolist() == expected[column].tolist(), column
+        assert listed(scored[column]) == listed(expected[column]), column
     missing = run(["limitlab", "score", "--model", f"models:/{MODEL}@champion", "--input",
                    "nope.csv", "--output", "x.csv"], root, check=False)  # fmt: skip
     assert missing.returncode == 2 and "nope.csv: input file not found" in missing.stderr

@@ -46,6 +46,8 @@ def bundle_output(
         decisions = scorer.review(frame)[[*OUTPUT_COLUMNS, *REVIEW_COLUMNS]]
     else:
         decisions = scorer.decide(frame)[list(OUTPUT_COLUMNS)]
+    reasons = decisions[REASON_COLUMNS].astype(object)  # no reasons owed: null in JSON, not NaN
+    decisions[REASON_COLUMNS] = reasons.where(reasons.notna(), None)
     return decisions.assign(model_version=version, model_id=model_id)
 
 
