@@ -11,6 +11,7 @@ import pytest
 from limitlab.config import ParamsError, ScorecardParams, TrainParams, TuneParams, parse_params
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, tuned_settings
 from limitlab.models.linear_tuning import fixed_settings, linear_study_name, tune_linear
@@ -170,3 +171,9 @@ def test_the_best_trial_replaces_the_fixed_settings_only_beyond_noise() -> None:
     near = chosen(0.5, VALID.head(120))  # a sound setting: another trial is best by noise
     assert near["best_trial"] != 0 and near["p_value_vs_fixed"] >= 0.05
     assert near["chosen"] == "fixed settings" and near["params"] == {"c": 0.5}
+
+
+def test_special_codes_on_a_categorical_column_are_refused_naming_it() -> None:
+    params = TrainParams(scorecard=ScorecardParams(special_codes={"home": [0.0]}))
+    with pytest.raises(InputError, match=r"train.scorecard.special_codes: column\(s\) \['home'\]"):
+        fit_family("scorecard", DATA, params, 0)

@@ -126,6 +126,11 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         y = check_binary_target(y)
         self.classes_ = np.unique(y)
         p = self.params or ScorecardParams()
+        if wrong := sorted(set(p.special_codes) & set(self.categorical_)):
+            raise InputError(
+                f"train.scorecard.special_codes: column(s) {wrong} are categorical; expected "
+                "numeric columns (each level is binned on its own)"
+            )
         binning = BinningProcess(
             [*self.numeric_, *self.categorical_],
             categorical_variables=self.categorical_,
