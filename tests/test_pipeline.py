@@ -97,6 +97,12 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
         "tier_2_of_3",
         "tier_3_of_3",
     ]
+    decisions = pd.read_parquet(root / "reports/limits/decisions.parquet")
+    owed = decisions["adverse_action"] != "none"
+    counts = read(root, "reports/metrics/limits.json")["adverse_action"]
+    assert counts == decisions["adverse_action"].value_counts().sort_index().to_dict()
+    assert decisions.loc[owed, "reason_1"].notna().all()  # every decline and counter-offer
+    assert decisions.loc[~owed, REASONS].isna().all().all()  # nothing owed: none given
     train = read(root, "reports/metrics/train.json")
     selection = train["selection"]  # chosen out of fold on train rows, never on test
     assert train["champion"] == selection["chosen"]

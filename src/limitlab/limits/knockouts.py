@@ -58,7 +58,10 @@ def fired_names(hits: pd.DataFrame) -> np.ndarray:
     """The comma-joined names of the rules that fired on each row ('' for none)."""
     names = np.asarray(hits.columns, dtype=object)
     matrix = hits.to_numpy(dtype=bool)
-    return np.asarray([",".join(names[row]) for row in matrix], dtype=object)
+    out = np.full(len(matrix), "", dtype=object)
+    for row in np.flatnonzero(matrix.any(axis=1)):  # the few rows a rule fired on
+        out[row] = ",".join(names[matrix[row]])
+    return out
 
 
 def knockout_reason(name: str, policy: Policy) -> str:

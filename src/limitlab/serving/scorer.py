@@ -6,7 +6,9 @@ so the decisions a data scientist sees are the ones a server returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import joblib
@@ -17,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from limitlab import paths
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
+from limitlab.features.compiled import compile_transform
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
 from limitlab.limits.notices import NO_ADVERSE_ACTION, notice_kind
@@ -76,8 +79,15 @@ class Scorer:
         extra = [c for c in self.policy.required_columns if c not in self.spec.input_columns]
         return pd.concat([raw_inputs(frame, self.spec), frame[extra]], axis=1)
 
+    @cached_property
+    def features(self) -> Callable[[pd.DataFrame], pd.DataFrame]:
+        """The feature transform compiled to numpy from the fitted pipeline where its shape
+        allows (the same matrix, tested), else scikit-learn's own."""
+        compiled = compile_transform(self.pipeline[0])
+        return compiled.transform if compiled else self.pipeline[:-1].transform
+
     def _pd_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-        matrix = self.pipeline[:-1].transform(raw_inputs(frame, self.spec))
+        matrix = self.features(raw_inputs(frame, self.spec))
         pd_ = self.model.calibrate(self.pipeline[-1].predict_proba(matrix)[:, 1])
         return np.asarray(pd_, dtype="float64"), matrix
 

@@ -52,6 +52,8 @@ def run(params: Params) -> dict:
         **portfolio_totals(decisions),
         "bad_rate_approved": float(decisions.loc[decisions["limit"] > 0, BAD].mean()),
         "binding_cap": decisions["binding_cap"].value_counts().sort_index().to_dict(),
+        # reasons are owed (and given) for declines and counter-offers only
+        "adverse_action": decisions["adverse_action"].value_counts().sort_index().to_dict(),
         "optimised": optimised["optimised"]["totals"],
         "segments_not_applied": list(policy.skipped_segments),
         "knockouts": knockout_counts(decisions, policy),
