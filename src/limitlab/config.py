@@ -517,12 +517,14 @@ class ReviewParams(_Section):
 
 
 class MonitorParams(_Section):
-    """Monitoring report: PSI bins, binomial test level and the stress scenario."""
+    """Monitoring report: PSI bins, binomial test level, the stress scenario; on behavioural
+    data, vintage cohorts."""
 
     psi_bins: int = Field(10, ge=2, le=100)
     significance: float = Field(0.05, gt=0.0, lt=0.5)
     stress_pd_factor: float = Field(1.5, ge=1.0, le=10.0)
     stress_income_drop: float = Field(0.2, ge=0.0, lt=1.0)
+    vintage_cohort_months: int = Field(6, ge=1, le=60)  # behavioural data: cohort width
 
 
 class FairnessParams(_Section):

@@ -1,5 +1,6 @@
 """``limitlab monitor``: PSI train -> test, realised against expected default rate per grade,
-the stress view; on behavioural data, grade and band migration."""
+the stress view; on behavioural data, grade and band migration, and from the account panel the
+vintage curves, roll rates and the downturn month."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import pandas as pd
 
 from limitlab import paths
 from limitlab.config import Params
-from limitlab.data.accounts import REVIEW_SNAPSHOTS
+from limitlab.data.accounts import PANEL, REVIEW_SNAPSHOTS
 from limitlab.data.columns import BAD
+from limitlab.data.panel_checks import check_panel
 from limitlab.data.specs import SYNTHETIC_DIR, DatasetSpec
 from limitlab.evaluation.migration import migrations
 from limitlab.evaluation.monitoring import psi_table, realised_vs_expected
 from limitlab.evaluation.stress import stress_changes, stress_test
-from limitlab.io import write_json
+from limitlab.evaluation.vintages import downturn_month, roll_rates, vintage_curves
+from limitlab.io import write_json, write_parquet
 from limitlab.limits.decide import DECLINE, decide, grade_of
 from limitlab.serving.scorer import Scorer
 
@@ -52,8 +55,29 @@ def run(params: Params) -> dict:
     }
     if spec.account:
         metrics["migration"] = _migration(spec, scorer, test, order)
+        metrics["panel"] = _panel_report(spec.account["id"], p.vintage_cohort_months)
     write_json(paths.metrics_path("monitor"), metrics)
     return metrics
+
+
+def _panel_report(account: str, cohort_months: int) -> dict:
+    """Vintage curves and roll rates of the checked panel (refused rows counted, kept aside)."""
+    columns = [account, "month", "months_on_book", "dpd", "defaulted"]
+    panel, refused, problems = check_panel(pd.read_parquet(SYNTHETIC_DIR / PANEL,
+                                                           columns=columns), account)  # fmt: skip
+    curves = vintage_curves(panel, cohort_months, account)
+    rates = roll_rates(panel, account)
+    write_json(paths.MONITOR / "vintages.json", curves.to_dict("records"))
+    write_json(paths.MONITOR / "roll_rates.json", rates.reset_index().to_dict("records"))
+    write_parquet(paths.MONITOR / "panel_quarantine.parquet", refused)
+    return {
+        "rows": len(panel),
+        "rows_refused": len(refused),
+        "problems": problems,
+        "downturn_month": downturn_month(panel),
+        "roll_current_to_30": float(rates.loc["current", "30"]),
+        "roll_90_to_default": float(rates.loc["90+", "default"]) if "90+" in rates.index else None,
+    }
 
 
 def _migration(spec: DatasetSpec, scorer: Scorer, test: pd.DataFrame, order: list[str]) -> dict:
