@@ -70,3 +70,15 @@ def test_with_and_without_ratios(derived_ratios: bool) -> None:
     frame = applicants(200, 2)
     np.testing.assert_array_equal(compile_transform(fitted).transform(frame).to_numpy(),
                                   fitted.transform(frame).to_numpy(dtype="float64"))  # fmt: skip
+
+
+@pytest.mark.parametrize(("numeric", "categorical"), [(("income", "debt"), ()), ((), ("home",))])
+def test_numeric_alone_or_categorical_alone(numeric: tuple, categorical: tuple) -> None:
+    spec = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad", numeric=numeric,
+                       categorical=categorical)  # fmt: skip
+    frame = raw_inputs(applicants(300, 3), spec)
+    fitted = build_feature_pipeline(spec).fit(frame)
+    compiled = compile_transform(fitted)
+    assert compiled is not None
+    np.testing.assert_array_equal(compiled.transform(frame).to_numpy(),
+                                  fitted.transform(frame).to_numpy(dtype="float64"))  # fmt: skip

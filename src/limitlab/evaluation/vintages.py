@@ -5,8 +5,9 @@ panel sees each account from its first panel month only (older accounts enter pa
 their life) and until it defaults or the panel ends, so the curve is built from monthly default
 hazards (defaults over accounts observed at that month on book), which neither truncation
 biases: cumulative = 1 - prod(1 - hazard). A cohort first seen part-way through its life starts
-at its first month on book observed: its curve is conditional on surviving to it. Roll rates: the share of accounts in each
-delinquency state one month that are in each state the next (rows sum to one); default absorbs.
+at its first month on book observed: its curve is conditional on surviving to it. Roll rates:
+the share of accounts in each delinquency state one month that are in each state the next (rows
+sum to one); default absorbs.
 """
 
 from __future__ import annotations

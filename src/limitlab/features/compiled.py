@@ -103,6 +103,8 @@ def _numeric(part: tuple | None) -> tuple[list[str], np.ndarray, np.ndarray, np.
     if part is None:
         return [], np.empty(0, dtype=bool), np.empty(0), np.empty(0, dtype=int)
     imputer, columns = part
+    if not len(columns):  # no numeric feature: scikit-learn leaves the step unfitted
+        return [], np.empty(0, dtype=bool), np.empty(0), np.empty(0, dtype=int)
     if not isinstance(imputer, SimpleImputer) or imputer.strategy != "median":
         return None
     kept = ~np.isnan(imputer.statistics_)
@@ -114,12 +116,15 @@ def _onehots(part: tuple | None) -> list[OneHot] | None:
     if part is None or part[0] == "drop":
         return []
     encode, columns = part
+    if not len(columns):  # no categorical feature: the step is left unfitted
+        return []
     if not isinstance(encode, Pipeline) or not isinstance(encode[-1], OneHotEncoder):
         return None
     encoder = encode[-1]
     if encoder.drop is not None or encoder.handle_unknown not in ("ignore", "infrequent_if_exist"):
         return None
-    infrequent = encoder.infrequent_categories_ if encoder._infrequent_enabled else None
+    enabled = getattr(encoder, "_infrequent_enabled", False)
+    infrequent = encoder.infrequent_categories_ if enabled else None
     out = []
     for i, column in enumerate(columns):
         rare = set() if infrequent is None or infrequent[i] is None else set(infrequent[i])
