@@ -516,6 +516,29 @@ class ReviewParams(_Section):
         return self
 
 
+class UsageParams(_Section):
+    """Usage caps in the backtest (behavioural data): the panel's monthly spending, spread over
+    the month's days, meets each product's blocked merchant categories, daily and monthly caps.
+
+    ``categories`` maps each spending column of the account panel to its merchant category;
+    ``day_concentration`` is the Dirichlet weight of a day (smaller: spending on fewer days).
+    """
+
+    simulate: bool = True
+    days_per_month: int = Field(30, ge=1, le=31)
+    day_concentration: float = Field(0.3, gt=0.0, le=100.0)
+    seed: int = 5
+    categories: dict[str, str] = Field(
+        default_factory=lambda: {
+            "spend_groceries": "groceries",
+            "spend_travel": "travel",
+            "spend_online": "online_retail",
+            "spend_cash_advance": "quasi_cash",
+        },
+        min_length=1,
+    )
+
+
 class MonitorParams(_Section):
     """Monitoring report: PSI bins, binomial test level, the stress scenario; on behavioural
     data, vintage cohorts."""
@@ -570,6 +593,54 @@ class RegisterParams(_Section):
     swap_min_cell: int = Field(30, ge=1)
 
 
+CURRENT_STRATEGY = "current"  # the strategy of params.yaml as it stands: no overrides
+STRATEGY_SECTIONS = ("limits", "review")
+
+
+class StrategyCell(_Section):
+    """One cell of a strategy test: its name, the strategy its accounts get, its share."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    strategy: str
+    share: float = Field(gt=0.0, le=1.0)
+
+
+class StrategiesParams(_Section):
+    """A champion/challenger test of limit strategies on randomly assigned accounts.
+
+    A strategy is a named set of overrides of the ``limits`` and ``review`` sections
+    (``current``: none). ``test`` names the test (null: no test) and salts the assignment; the
+    first cell is the control the others are compared with. The test applies where the data
+    set has an account or customer id.
+    """
+
+    test: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    variants: dict[str, dict[str, dict[str, Any]]] = {}
+    cells: list[StrategyCell] = []
+
+    @model_validator(mode="after")
+    def _cells_make_a_test(self) -> StrategiesParams:
+        if self.test is None:
+            return self
+        names = [c.name for c in self.cells]
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"cells {names}: expected two or more cells with unique names")
+        total = sum(c.share for c in self.cells)
+        if abs(total - 1.0) > 1e-9:
+            shares = {c.name: c.share for c in self.cells}
+            raise ValueError(f"cell shares {shares} sum to {total:g}; expected 1")
+        return self
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override`` laid over it: mappings merge key by key, the rest replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        out[key] = _merged(base[key], value) if both else value
+    return out
+
+
 class Params(_Section):
     """All of ``params.yaml``. The ``register`` section is the attribute ``registry``."""
 
@@ -583,13 +654,64 @@ class Params(_Section):
     evaluate: EvaluateParams = EvaluateParams()
     limits: LimitsParams
     review: ReviewParams = ReviewParams()
+    usage: UsageParams = UsageParams()
     monitor: MonitorParams = MonitorParams()
     fairness: FairnessParams = FairnessParams()
     registry: RegisterParams = Field(RegisterParams(), alias="register")
+    strategies: StrategiesParams = StrategiesParams()
+
+    def strategy(self, name: str) -> tuple[LimitsParams, ReviewParams]:
+        """The ``limits`` and ``review`` sections under a strategy's overrides."""
+        return strategy_sections(self.limits, self.review, self.strategies, name)
+
+    def check_strategies(self) -> None:
+        """Every cell's strategy resolves (raises :class:`ParamsError` naming the key)."""
+        if self.strategies.test is None:
+            return
+        for i, cell in enumerate(self.strategies.cells):
+            if cell.strategy != CURRENT_STRATEGY and cell.strategy not in self.strategies.variants:
+                known = [CURRENT_STRATEGY, *self.strategies.variants]
+                raise ParamsError(
+                    f"strategies.cells.{i}.strategy: value {cell.strategy!r} is not a strategy; "
+                    f"expected one of {known}"
+                )
+        for name in dict.fromkeys(c.strategy for c in self.strategies.cells):
+            self.strategy(name)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "<root>"
+def strategy_sections(
+    limits: LimitsParams, review: ReviewParams, strategies: StrategiesParams, name: str
+) -> tuple[LimitsParams, ReviewParams]:
+    """The ``limits`` and ``review`` sections under a strategy's overrides.
+
+    Raises :class:`ParamsError` naming ``strategies.variants.<name>...`` for an unknown
+    strategy, section or key, or a value out of range.
+    """
+    if name == CURRENT_STRATEGY:
+        return limits, review
+    where = f"strategies.variants.{name}"
+    if name not in strategies.variants:
+        known = [CURRENT_STRATEGY, *strategies.variants]
+        raise ParamsError(f"{where}: strategy {name!r} is not defined; expected one of {known}")
+    override = strategies.variants[name]
+    unknown = sorted(set(override) - set(STRATEGY_SECTIONS))
+    if unknown:
+        raise ParamsError(f"{where}.{unknown[0]}: unknown section; a strategy overrides "
+                          f"{list(STRATEGY_SECTIONS)}")  # fmt: skip
+    out = []
+    for section, current in (("limits", limits), ("review", review)):
+        base = current.model_dump(mode="json")
+        try:
+            out.append(type(current).model_validate(_merged(base, override.get(section, {}))))
+        except ValidationError as exc:
+            lines = "\n  ".join(_describe(e, f"{where}.{section}") for e in exc.errors())
+            raise ParamsError(f"invalid strategy {name!r}:\n  {lines}") from None
+    return out[0], out[1]
+
+
+def _describe(error: dict[str, Any], prefix: str = "") -> str:
+    key = ".".join([prefix, *map(str, error["loc"])] if prefix else map(str, error["loc"]))
+    key = key or "<root>"
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key (value {error['input']!r}); check the spelling"
     if error["type"] == "missing":
@@ -601,10 +723,15 @@ def _describe(error: dict[str, Any]) -> str:
 def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
     """Validate a params mapping, raising :class:`ParamsError` naming key, value and expectation."""
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as exc:
         lines = "\n  ".join(_describe(e) for e in exc.errors())
         raise ParamsError(f"{source}: invalid parameters:\n  {lines}") from None
+    try:
+        params.check_strategies()
+    except ParamsError as exc:
+        raise ParamsError(f"{source}: {exc}") from None
+    return params
 
 
 def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:

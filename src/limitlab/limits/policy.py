@@ -6,20 +6,24 @@ It is written to ``policy.json`` beside the model and read back unchanged by ser
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from limitlab.config import (
+    CURRENT_STRATEGY,
     KnockoutRule,
     LimitsParams,
     ParamsError,
     ProductParams,
     ReviewParams,
     SegmentRule,
+    StrategiesParams,
+    strategy_sections,
 )
 from limitlab.data.specs import DatasetSpec
+from limitlab.limits.strategies import Cell, StrategyTest
 
 RATIO_ROLES = {
     "@debt_to_income": ("debt", "income"),
@@ -40,6 +44,39 @@ class Policy:
     skipped_knockouts: tuple[str, ...] = ()
     review: ReviewParams | None = None
     account: dict[str, str] | None = None
+    test: StrategyTest | None = None
+    variants: dict[str, Policy] = field(default_factory=dict)  # strategy name -> its policy
+
+    @classmethod
+    def build_with_strategies(
+        cls,
+        limits: LimitsParams,
+        review: ReviewParams,
+        declared: StrategiesParams,
+        spec: DatasetSpec,
+        columns: list[str],
+    ) -> tuple[Policy, str | None]:
+        """The policy and, where the data set has an account or customer id, the strategy
+        test ``declared``, with one policy per strategy; else the reason the test is not
+        applied (None when no test is declared)."""
+        policy = cls.build(limits, spec, columns, review=review)
+        if declared.test is None:
+            return policy, None
+        id_column = (spec.account or {}).get("id") or spec.id
+        if id_column is None or id_column not in columns:
+            return policy, f"data set {spec.name!r} has no account or customer id column"
+        cells = tuple(Cell(c.name, c.strategy, c.share) for c in declared.cells)
+        variants = {}
+        for name in dict.fromkeys(c.strategy for c in cells):
+            if name != CURRENT_STRATEGY:
+                sections = strategy_sections(limits, review, declared, name)
+                variants[name] = cls.build(sections[0], spec, columns, review=sections[1])
+        test = StrategyTest(declared.test, cells, id_column)
+        return cls(**{**policy.__dict__, "test": test, "variants": variants}), None
+
+    def for_strategy(self, name: str) -> Policy:
+        """The policy a strategy's accounts get (this one for ``current``)."""
+        return self if name == CURRENT_STRATEGY else self.variants[name]
 
     @classmethod
     def build(
@@ -111,6 +148,10 @@ class Policy:
             cols.append(self.params.product_column)
         if self.review and self.account:
             cols += [c for role, c in self.account.items() if role != "id"]
+        for variant in self.variants.values():
+            cols += variant.required_columns
+        if self.test is not None:
+            cols.append(self.test.id_column)
         return list(dict.fromkeys(cols))
 
     def product(self, name: str) -> ProductParams:
@@ -118,19 +159,26 @@ class Policy:
 
     def to_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
+        path.write_text(json.dumps(self._payload(), indent=2) + "\n")
+
+    def _payload(self) -> dict:
+        return {
             "params": self.params.model_dump(mode="json", by_alias=True),
             "roles": {r: getattr(self, r) for r in ROLES},
             "skipped_segments": list(self.skipped_segments),
             "skipped_knockouts": list(self.skipped_knockouts),
             "review": self.review.model_dump(mode="json") if self.review else None,
             "account": self.account,
+            "test": self.test.to_json() if self.test else None,
+            "variants": {name: v._payload() for name, v in self.variants.items()},
         }
-        path.write_text(json.dumps(payload, indent=2) + "\n")
 
     @classmethod
     def from_json(cls, path: Path) -> Policy:
-        raw = json.loads(Path(path).read_text())
+        return cls._from_payload(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def _from_payload(cls, raw: dict) -> Policy:
         return cls(
             params=LimitsParams.model_validate(raw["params"]),
             **raw["roles"],
@@ -138,6 +186,8 @@ class Policy:
             skipped_knockouts=tuple(raw.get("skipped_knockouts", ())),
             review=ReviewParams.model_validate(raw["review"]) if raw.get("review") else None,
             account=raw.get("account"),
+            test=StrategyTest.from_json(raw["test"]) if raw.get("test") else None,
+            variants={k: cls._from_payload(v) for k, v in raw.get("variants", {}).items()},
         )
 
 

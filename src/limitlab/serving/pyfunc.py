@@ -29,6 +29,7 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 REVIEW_COLUMNS = ("action", "current_limit", "new_limit", "review_reason_1", "review_reason_2",
                   "review_reason_3", "review_reason_4")  # fmt: skip
+TEST_COLUMNS = ("cell", "strategy")  # under a strategy test
 MAX_REASONS_SHOWN = 5
 MAX_ROWS_VARIABLE = "LIMITLAB_SERVE_MAX_ROWS"  # set by `limitlab serve`; no limit when unset
 log = logging.getLogger(__name__)
@@ -40,12 +41,14 @@ def bundle_output(
     """The served columns of the scorer's decisions, and which model made them.
 
     A behavioural model (its policy has review rules) also returns the review action, the new
-    limit and the review reasons for each account snapshot.
+    limit and the review reasons for each account snapshot; under a strategy test, every row
+    says its cell and the strategy that decided it.
     """
+    tested = list(TEST_COLUMNS) if scorer.policy.test is not None else []
     if scorer.policy.review is not None:
-        decisions = scorer.review(frame)[[*OUTPUT_COLUMNS, *REVIEW_COLUMNS]]
+        decisions = scorer.review(frame)[[*OUTPUT_COLUMNS, *REVIEW_COLUMNS, *tested]]
     else:
-        decisions = scorer.decide(frame)[list(OUTPUT_COLUMNS)]
+        decisions = scorer.decide(frame)[[*OUTPUT_COLUMNS, *tested]]
     reasons = decisions[REASON_COLUMNS].astype(object)  # no reasons owed: null in JSON, not NaN
     decisions[REASON_COLUMNS] = reasons.where(reasons.notna(), None)
     return decisions.assign(model_version=version, model_id=model_id)

@@ -98,27 +98,50 @@ class Scorer:
     def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
         """PD, grade, product, limit, binding cap, usage caps, EL, profit, the adverse action
         (``decline``, ``counter-offer`` or ``none``) and, where there is one, four reasons: the
-        model's drivers are computed for those rows alone."""
+        model's drivers are computed for those rows alone.
+
+        Under a strategy test (the policy's ``test``) each row is decided by its cell's
+        strategy, and ``cell`` and ``strategy`` say which.
+        """
         frame = frame.reset_index(drop=True)
+        test = self.policy.test
+        cells = test.assign(frame) if test else None
         pd_, matrix = self._pd_and_matrix(frame)
-        decisions = decide(pd_, frame, self.policy)
-        asked = self.policy.requested_amount
+        if test is None:
+            return self._decide(frame, pd_, matrix, self.policy)
+        parts = []
+        for cell in test.cells:
+            rows = np.flatnonzero(cells == cell.name)
+            if len(rows):
+                part = self._decide(frame.iloc[rows].reset_index(drop=True), pd_[rows],
+                                    matrix.iloc[rows].reset_index(drop=True),
+                                    self.policy.for_strategy(cell.strategy))  # fmt: skip
+                part.index = rows
+                parts.append(part.assign(cell=cell.name, strategy=cell.strategy))
+        return pd.concat(parts).sort_index()
+
+    def _decide(
+        self, frame: pd.DataFrame, pd_: np.ndarray, matrix: pd.DataFrame, policy: Policy
+    ) -> pd.DataFrame:
+        decisions = decide(pd_, frame, policy)
+        asked = policy.requested_amount
         kind = notice_kind(decisions, frame.get(asked) if asked else None)
         decisions["adverse_action"] = np.where(kind == "", NO_ADVERSE_ACTION, kind)
         needed = kind != ""
         modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
         contributions = None
         if modelled.any():
-            approx = self.policy.params.reasons.contributions == "approx"
+            approx = policy.params.reasons.contributions == "approx"
             contributions = raw_feature_contributions(
                 self.pipeline[-1], matrix.loc[modelled], approx
             )
-        reasons = principal_reasons(decisions, contributions, self.policy, needed)
+        reasons = principal_reasons(decisions, contributions, policy, needed)
         return pd.concat([decisions, reasons], axis=1)
 
     def review(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Account snapshots in; the decision columns plus the review action, new limit and
-        reasons (behavioural data, whose policy carries review rules and account roles)."""
+        reasons (behavioural data, whose policy carries review rules and account roles); under
+        a strategy test, each account under its cell's strategy."""
         if self.policy.review is None or not self.policy.account:
             raise InputError(
                 "this model's policy has no limit-review rules; expected a model trained on "
@@ -126,6 +149,14 @@ class Scorer:
             )
         frame = frame.reset_index(drop=True)
         decisions = self.decide(frame)
-        ladder = self.policy.product(self.policy.params.product).ladder
-        actions = review_accounts(frame, decisions, self.policy.account, ladder, self.policy.review)
-        return pd.concat([decisions, actions], axis=1)
+        strategies = decisions.get("strategy")
+        parts = []
+        for name in [None] if strategies is None else strategies.unique():
+            rows = np.arange(len(frame)) if name is None else np.flatnonzero(strategies == name)
+            policy = self.policy if name is None else self.policy.for_strategy(name)
+            ladder = policy.product(policy.params.product).ladder
+            part = review_accounts(frame.iloc[rows], decisions.iloc[rows], policy.account,
+                                   ladder, policy.review)  # fmt: skip
+            part.index = rows
+            parts.append(part)
+        return pd.concat([decisions, pd.concat(parts).sort_index()], axis=1)

@@ -2,7 +2,8 @@
 
 A row is refused, with a reason naming the column, the value and what was expected, when a
 numeric field holds text, a non-negative field is negative, the product it names is unknown, or
-(account snapshots) the balance is above the current limit.
+(account snapshots) the balance is above the current limit, or (under a strategy test) the id
+that assigns the row's cell is missing.
 Missing values are accepted: the feature pipeline imputes them and the limit policy has a
 declared fallback for missing income.
 """
@@ -52,4 +53,9 @@ def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFra
         granted = typed[limit].astype("string").fillna("")
         text = f"{balance}: " + owed + f" is above {limit} " + granted + "; expected at most it"
         refusals.refuse(above, f"{balance}:above_limit", text)
+    if policy.test is not None:
+        column = policy.test.id_column
+        refusals.refuse(frame[column].isna(), f"{column}:missing",
+                        f"{column}: missing; expected an id to assign the cell of strategy test "
+                        f"{policy.test.name!r}")  # fmt: skip
     return typed, refusals.reasons()

@@ -18,7 +18,7 @@ from limitlab.limits.report import band_table, grade_band_table, portfolio_total
 from limitlab.limits.segments import segment_report
 from limitlab.serving.scorer import Scorer
 
-PARAMS = ("limits", "review")
+PARAMS = ("limits", "review", "strategies")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "limits", "models", "paths.py",
         "serving")  # fmt: skip
 
@@ -27,7 +27,9 @@ def run(params: Params) -> dict:
     """Write ``policy.json`` (the registered model's policy), decisions and reports."""
     spec = DatasetSpec.from_json(paths.SPEC)
     test = pd.read_parquet(paths.split_path("test"))
-    policy = Policy.build(params.limits, spec, list(test.columns), review=params.review)
+    policy, test_not_applied = Policy.build_with_strategies(
+        params.limits, params.review, params.strategies, spec, list(test.columns)
+    )
     policy.to_json(paths.POLICY)
     scorer = Scorer.from_project()
     decisions = scorer.decide(test)
@@ -58,6 +60,7 @@ def run(params: Params) -> dict:
         "segments_not_applied": list(policy.skipped_segments),
         "knockouts": knockout_counts(decisions, policy),
         "knockouts_not_applied": list(policy.skipped_knockouts),
+        "strategy_test": _test_summary(decisions, policy, test_not_applied),
     }
     if policy.review is not None:
         metrics["review"] = _review_latest(scorer, spec, test)
@@ -78,3 +81,16 @@ def _review_latest(scorer: Scorer, spec: DatasetSpec, test: pd.DataFrame) -> dic
         "limit_before": float(reviewed["current_limit"].sum()),
         "limit_after": float(reviewed["new_limit"].sum()),
     }
+
+
+def _test_summary(decisions: pd.DataFrame, policy: Policy, not_applied: str | None) -> dict:
+    """The strategy test's cells and their counts, or why there is none."""
+    if policy.test is None:
+        return {"applied": False, "why": not_applied or "no test declared (strategies.test)"}
+    counts = decisions["cell"].value_counts()
+    return {
+        "applied": True,
+        "test": policy.test.name,
+        "cells": {c.name: {"strategy": c.strategy, "share": c.share,
+                           "rows": int(counts.get(c.name, 0))} for c in policy.test.cells},
+    }  # fmt: skip
