@@ -108,6 +108,48 @@ def test_registered_behavioural_model_reviews_an_account_snapshot(
         model.predict(bad)
 
 
+def test_strategy_cells_are_replayed_served_and_usage_caps_counted(
+    built: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = built
+    backtest = metrics(root, "backtest")
+    test = backtest["strategy_test"]
+    assert test["applied"] and test["control"] == "control"
+    cells = test["cells"]
+    panel_accounts = pd.read_parquet(root / "data/synthetic/panel", columns=["account_id"])
+    assert sum(c["accounts"] for c in cells.values()) == panel_accounts["account_id"].nunique()
+    diff = cells["challenger"]["vs_control"]
+    for name in ("exposure", "realised_loss", "expected_profit"):
+        low, high = diff[name]["ci95"]
+        assert low <= diff[name]["difference"] <= high and 0 <= diff[name]["p_value"] <= 1
+    caps = backtest["usage_caps"]
+    assert caps["applied"] and caps["review"]["declined_share"]["blocked_categories"] > 0
+    assert caps["review"]["change"]["mean_balance"] < 0  # declined spending is not drawn
+    # the served model says each account's cell and decides it by that cell's strategy
+    monkeypatch.chdir(root)
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    registered = json.loads((root / "reports/register.json").read_text())
+    model = mlflow.pyfunc.load_model(registered["registered_uri"])
+    columns = model.metadata.get_input_schema().input_names()
+    assert "account_id" in columns
+    snapshot = pd.read_parquet(root / "data/interim/splits/test.parquet")[columns].head(40)
+    answer = model.predict(snapshot)
+    from limitlab.limits.strategies import Cell, assign_cells
+
+    expected = assign_cells(snapshot["account_id"], "review-test-1",
+                            [Cell("control", "current", 0.5),
+                             Cell("challenger", "early_cuts", 0.5)])  # fmt: skip
+    assert list(answer["cell"]) == list(expected)
+    assert set(answer["strategy"]) <= {"current", "early_cuts"}
+    frozen = answer[answer["pd"] >= 0.2]
+    assert (frozen.loc[frozen["strategy"] == "early_cuts", "action"] == "freeze").all()
+    bad = snapshot.head(2).copy()
+    bad["account_id"] = bad["account_id"].astype("float64")
+    bad.loc[1, "account_id"] = float("nan")
+    with pytest.raises(MlflowException, match=r"row 1: account_id: missing; expected an id"):
+        model.predict(bad)
+
+
 def test_monitoring_notebook_shows_migration_and_backtest(built: tuple[Path, str]) -> None:
     root, _ = built
     book = execute_notebook(root / "notebooks" / "05-monitor-portfolio.ipynb")
