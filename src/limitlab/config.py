@@ -539,6 +539,29 @@ class UsageParams(_Section):
     )
 
 
+class NeedParams(_Section):
+    """Need and usage models (data with an account panel): expected utilisation and CCF at
+    default as regressions on the snapshot's behaviour, replacing the products' constants in the
+    optimiser's economics (``fit: false`` keeps the constants)."""
+
+    fit: bool = True
+    max_iter: int = Field(200, ge=1, le=5000)
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0)
+    max_leaf_nodes: int = Field(15, ge=2, le=1024)
+    min_samples_leaf: int = Field(40, ge=1)
+    min_undrawn_share: float = Field(0.05, ge=0.0, lt=1.0)  # CCF undefined on a full line
+    min_rows: int = Field(50, ge=1)
+    utilisation_bands: list[float] = Field(default_factory=lambda: [0.2, 0.4, 0.6], min_length=1)
+    seed: int = 13
+
+    @field_validator("utilisation_bands")
+    @classmethod
+    def _bands_increase(cls, bands: list[float]) -> list[float]:
+        if any(b <= a for a, b in pairwise(bands)) or bands[0] <= 0 or bands[-1] >= 1:
+            raise ValueError(f"{bands}; expected strictly increasing shares between 0 and 1")
+        return bands
+
+
 class MonitorParams(_Section):
     """Monitoring report: PSI bins, binomial test level, the stress scenario; on behavioural
     data, vintage cohorts."""
@@ -655,6 +678,7 @@ class Params(_Section):
     limits: LimitsParams
     review: ReviewParams = ReviewParams()
     usage: UsageParams = UsageParams()
+    need: NeedParams = NeedParams()
     monitor: MonitorParams = MonitorParams()
     fairness: FairnessParams = FairnessParams()
     registry: RegisterParams = Field(RegisterParams(), alias="register")

@@ -58,6 +58,9 @@ def model_path(family: str) -> Path:
 
 
 BACKTEST = REPORTS / "backtest"
+NEED_DIR = MODELS / "need"  # the need and usage models
+NEED_REPORT = REPORTS / "need"
+NEED_TEST_OUTCOMES = NEED_REPORT / "test_outcomes.parquet"  # the test rows' outcomes, predictions
 MONITOR = REPORTS / "monitor"
 FAIRNESS = REPORTS / "fairness"
 REVIEW_DECISIONS = LIMITS / "review.parquet"

@@ -14,7 +14,7 @@ import pandas as pd
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
-from limitlab.limits.economics import expected_loss, expected_profit, exposure_at_default
+from limitlab.limits.economics import Usage, expected_loss, expected_profit, exposure_at_default
 from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names, knockout_hits
 from limitlab.limits.policy import Policy
 from limitlab.limits.segments import segment_adjustment, segment_labels
@@ -57,6 +57,7 @@ def _decide_product(
     product_name: str,
     policy: Policy,
     grade_caps: dict[str, float] | None,
+    usage: Usage | None = None,
 ) -> pd.DataFrame:
     p = policy.params
     product = policy.product(product_name)
@@ -95,7 +96,7 @@ def _decide_product(
     knocked = fired != ""
     binding = np.where(knocked, KNOCKOUT_CAP, binding)
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
-    drawn, ead = exposure_at_default(limit, product)
+    drawn, ead = exposure_at_default(limit, product, usage)
     decision = np.where(knocked, POLICY_DECLINE, np.where(limit > 0, APPROVE, DECLINE))
     out = pd.DataFrame(
         {
@@ -115,8 +116,8 @@ def _decide_product(
             "blocked_merchant_categories": ",".join(product.blocked_merchant_categories),
             "expected_drawn": drawn,
             "ead": ead,
-            "expected_loss": expected_loss(pd_, limit, product),
-            "expected_profit": expected_profit(pd_, limit, product, p.economics),
+            "expected_loss": expected_loss(pd_, limit, product, usage),
+            "expected_profit": expected_profit(pd_, limit, product, p.economics, usage),
         },
         index=frame.index,
     )
@@ -128,16 +129,23 @@ def decide(
     frame: pd.DataFrame,
     policy: Policy,
     grade_caps: dict[str, float] | None = None,
+    usage: Usage | None = None,
 ) -> pd.DataFrame:
     """Grade, caps, limit, decision, binding cap, knock-outs fired, usage caps, EL and profit
     per applicant.
 
     ``frame`` holds the policy's columns (income, debt, segment columns, product column);
-    ``grade_caps`` overrides the grades' maximum limits (used by the optimiser).
+    ``grade_caps`` overrides the grades' maximum limits (used by the optimiser); ``usage``
+    replaces the products' utilisation and CCF constants by per applicant estimates.
     """
     pd_ = np.asarray(pd_, dtype=float)
     if len(pd_) != len(frame):
         raise InputError(f"{len(pd_)} PDs for {len(frame)} applicants; expected one each")
+    if usage is not None and len(usage.utilisation) != len(frame):
+        raise InputError(
+            f"{len(usage.utilisation)} usage estimates for {len(frame)} applicants; "
+            "expected one each"
+        )
     missing = [c for c in policy.required_columns if c not in frame.columns]
     if missing:
         raise DataError(f"applicant data lacks column(s) {missing} that the limit policy needs")
@@ -146,5 +154,8 @@ def decide(
     parts = []
     for name in dict.fromkeys(products):
         rows = np.flatnonzero(products == name)
-        parts.append(_decide_product(pd_[rows], frame.iloc[rows], name, policy, grade_caps))
+        part_usage = None if usage is None else usage.take(rows)
+        parts.append(
+            _decide_product(pd_[rows], frame.iloc[rows], name, policy, grade_caps, part_usage)
+        )
     return pd.concat(parts).sort_index()

@@ -1,17 +1,33 @@
 """Exposure, expected loss and expected profit: one set of economics for every report.
 
 The limit decision, the optimiser, the stress view and the review backtest all price a limit
-with these functions. ``drawn`` is the balance expected (or observed) on the line.
+with these functions. ``drawn`` is the balance expected (or observed) on the line. The expected
+utilisation and credit conversion factor are the product's constants, or per account estimates
+(:class:`Usage`, from the need models) where the data has them.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from limitlab.config import EconomicsParams, ProductParams
 
 
-def ead(drawn: np.ndarray, limit: np.ndarray, ccf: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Usage:
+    """Per account expected utilisation (drawn share of the limit) and CCF, each in [0, 1]."""
+
+    utilisation: np.ndarray
+    ccf: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Usage:
+        """The estimates of some rows, in their order."""
+        return Usage(self.utilisation[rows], self.ccf[rows])
+
+
+def ead(drawn: np.ndarray, limit: np.ndarray, ccf: float | np.ndarray) -> np.ndarray:
     """Exposure at default: drawn + CCF x undrawn."""
     return drawn + ccf * np.maximum(limit - drawn, 0.0)
 
@@ -28,21 +44,32 @@ def net_interest(
     return (product.margin - economics.funding_rate) * drawn * years
 
 
-def exposure_at_default(limit: np.ndarray, product: ProductParams) -> tuple[np.ndarray, np.ndarray]:
-    """Expected drawn balance (the product's utilisation) and its EAD."""
-    drawn = product.utilisation * limit
-    return drawn, ead(drawn, limit, product.ccf)
+def exposure_at_default(
+    limit: np.ndarray, product: ProductParams, usage: Usage | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected drawn balance (the product's utilisation, or the accounts') and its EAD."""
+    if usage is None:
+        drawn = product.utilisation * limit
+        return drawn, ead(drawn, limit, product.ccf)
+    drawn = usage.utilisation * limit
+    return drawn, ead(drawn, limit, usage.ccf)
 
 
-def expected_loss(pd_: np.ndarray, limit: np.ndarray, product: ProductParams) -> np.ndarray:
-    """EL = PD x LGD x EAD of a limit drawn at the product's expected utilisation."""
-    return loss(pd_, exposure_at_default(limit, product)[1], product.lgd)
+def expected_loss(
+    pd_: np.ndarray, limit: np.ndarray, product: ProductParams, usage: Usage | None = None
+) -> np.ndarray:
+    """EL = PD x LGD x EAD of a limit drawn at the expected utilisation."""
+    return loss(pd_, exposure_at_default(limit, product, usage)[1], product.lgd)
 
 
 def expected_profit(
-    pd_: np.ndarray, limit: np.ndarray, product: ProductParams, economics: EconomicsParams
+    pd_: np.ndarray,
+    limit: np.ndarray,
+    product: ProductParams,
+    economics: EconomicsParams,
+    usage: Usage | None = None,
 ) -> np.ndarray:
     """Net interest on the expected drawn balance over the horizon, less expected loss."""
-    drawn, _ = exposure_at_default(limit, product)
+    drawn, _ = exposure_at_default(limit, product, usage)
     income = net_interest(drawn, product, economics, economics.horizon_years)
-    return income - expected_loss(pd_, limit, product)
+    return income - expected_loss(pd_, limit, product, usage)

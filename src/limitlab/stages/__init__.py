@@ -18,6 +18,7 @@ STAGES: dict[str, str] = {
     "tune": "Tune XGBoost with Optuna: a resumable study, shared by N worker processes.",
     "train": "Fit every model family; choose and calibrate the champion out of fold.",
     "evaluate": "Test metrics for every model family; data for the ROC, calibration, KS plots.",
+    "need": "Fit expected-utilisation and CCF models on the account panel (behavioural data).",
     "limits": "Grades and limits for the test split; band tables and optimised caps.",
     "backtest": "Replay the limit-review policy on the account panel against static limits.",
     "monitor": "Monitoring report: PSI, realised vs expected per grade, stress, migration.",

@@ -9,9 +9,11 @@ from limitlab import paths
 from limitlab.config import Params
 from limitlab.data.columns import BAD, ROW
 from limitlab.data.specs import DatasetSpec
+from limitlab.errors import InputError
 from limitlab.io import write_json, write_parquet
 from limitlab.limits.knockouts import knockout_counts
-from limitlab.limits.optimise import optimise_policy
+from limitlab.limits.need import NeedModels, realised_economics
+from limitlab.limits.optimise import optimise_policy, optimise_with_need
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import reason_catalogue
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
@@ -61,6 +63,7 @@ def run(params: Params) -> dict:
         "knockouts": knockout_counts(decisions, policy),
         "knockouts_not_applied": list(policy.skipped_knockouts),
         "strategy_test": _test_summary(decisions, policy, test_not_applied),
+        "need_based": _need_based(decisions, test, policy, spec),
     }
     if policy.review is not None:
         metrics["review"] = _review_latest(scorer, spec, test)
@@ -80,6 +83,44 @@ def _review_latest(scorer: Scorer, spec: DatasetSpec, test: pd.DataFrame) -> dic
         "actions": reviewed["action"].value_counts().sort_index().to_dict(),
         "limit_before": float(reviewed["current_limit"].sum()),
         "limit_after": float(reviewed["new_limit"].sum()),
+    }
+
+
+def _need_based(decisions: pd.DataFrame, test: pd.DataFrame, policy: Policy,
+                spec: DatasetSpec) -> dict:  # fmt: skip
+    """Grade caps optimised with the need models' utilisation and CCF against the products'
+    constants (``reports/limits/need_based_caps.json``), or why not."""
+    models = NeedModels.load(paths.NEED_DIR)
+    if models is None:
+        return {"applied": False, "why": "no need models (the need stage did not apply)"}
+    outcomes = pd.read_parquet(paths.NEED_TEST_OUTCOMES)
+    account = spec.account["id"]
+    same = len(outcomes) == len(test) and (outcomes[account].values == test[account].values).all()
+    if not same:
+        raise InputError(
+            f"{paths.NEED_TEST_OUTCOMES}: its rows are not the test split's; expected the need "
+            "stage run on the same split (dvc repro need)"
+        )
+    bad = decisions[BAD].to_numpy()
+
+    def realised(priced: pd.DataFrame) -> dict:
+        return realised_economics(priced, bad, outcomes, policy)
+
+    usage = models.predict(test)
+    report = optimise_with_need(decisions["pd"].to_numpy(), test, policy, usage,
+                                models.groups(usage), realised)  # fmt: skip
+    write_json(paths.LIMITS / "need_based_caps.json", report)
+    choices = ("constants", "need_based")
+    priced = {k: report[k]["priced_with_need"] for k in choices}
+    return {
+        "applied": True,
+        "groups": report["groups"],
+        "caps": {k: report[k]["caps"] for k in choices},
+        "expected_profit": {k: priced[k]["expected_profit"] for k in choices},
+        "el_share_of_ead": {k: priced[k]["el_share_of_ead"] for k in choices},
+        "profit_change": report["profit_change"],
+        "realised_profit": {k: report[k]["realised"]["realised_profit"] for k in choices},
+        "realised_profit_change": report["realised_profit_change"],
     }
 
 

@@ -10,7 +10,7 @@ from limitlab.config import Params
 from limitlab.tracking.register import register_pipeline_run
 
 PARAMS = ("data", "split", "features", "tune", "train", "evaluate", "limits", "review",
-          "monitor", "fairness", "register", "strategies", "usage")  # fmt: skip
+          "monitor", "fairness", "register", "strategies", "usage", "need")  # fmt: skip
 CODE = (".",)
 
 

@@ -50,7 +50,7 @@ from limitlab.tracking.runs import (
 )
 from limitlab.tracking.store import lineage_tags, project_root, use_project_store
 
-STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "limits", "backtest",
+STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "need", "limits", "backtest",
                        "monitor", "fairness")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
 DESCRIPTION_LIMIT = 5000
