@@ -108,6 +108,33 @@ def test_registered_behavioural_model_reviews_an_account_snapshot(
         model.predict(bad)
 
 
+def test_need_models_learn_usage_and_price_the_need_based_caps(built: tuple[Path, str]) -> None:
+    root, _ = built
+    need = metrics(root, "need")
+    assert need["applicable"] and need["panel_rows_quarantined"] == 0
+    for outcome in ("utilisation_next_12m", "ccf_at_default"):
+        fit = need[outcome]
+        assert fit["rows"] > 0 and fit["model"]["mae"] < fit["constant"]["mae"]
+    test = pd.read_parquet(root / "data/interim/splits/test.parquet")
+    outcomes = pd.read_parquet(root / "reports/need/test_outcomes.parquet")
+    assert outcomes["account_id"].tolist() == test["account_id"].tolist()
+    assert outcomes["predicted_utilisation"].between(0, 1).all()
+    based = metrics(root, "limits")["need_based"]
+    assert based["applied"] and sum(based["groups"].values()) == len(test)
+    report = json.loads((root / "reports/limits/need_based_caps.json").read_text())
+    budget = report["risk_appetite"]["el_budget_share"]
+    for choice in ("constants", "need_based"):
+        priced = report[choice]["priced_with_need"]
+        assert priced["applicants"] == len(test)
+        assert based["expected_profit"][choice] == priced["expected_profit"]
+    # optimal under the need models' pricing among caps that include the constants' choice
+    if report["constants"]["priced_with_need"]["el_share_of_ead"] <= budget:
+        assert based["profit_change"] >= -1e-6
+    assert report["need_based"]["priced_with_need"]["el_share_of_ead"] <= budget + 1e-9
+    summary = run(["limitlab", "summary"], root).stdout
+    assert f"({based['profit_change']:+,.0f})" in summary.split("need caps")[1].splitlines()[0]
+
+
 def test_strategy_cells_are_replayed_served_and_usage_caps_counted(
     built: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -108,7 +108,8 @@ def test_bands_out_of_order_are_a_params_error_naming_the_key() -> None:
 
 def test_need_groups_split_at_the_bands() -> None:
     got = need_groups(np.array([0.0, 0.2, 0.39, 0.6, 1.0]), [0.2, 0.6])
-    assert got.tolist() == ["u<0.2", "0.2<=u<0.6", "0.2<=u<0.6", "u>=0.6", "u>=0.6"]
+    assert got.tolist() == ["under_0.2", "0.2_to_0.6", "0.2_to_0.6", "0.6_and_over",
+                            "0.6_and_over"]  # fmt: skip
 
 
 def two_grade_policy() -> Policy:
@@ -150,7 +151,7 @@ def test_a_line_that_will_hardly_be_drawn_gets_a_lower_cap_in_its_group() -> Non
     usage = Usage(np.array([0.05, 0.9]), np.array([1.0, 0.1]))
     groups = need_groups(usage.utilisation, [0.5])
     caps = optimise_group_caps(candidate_outcomes(pds, frame, policy, usage, groups), policy)
-    assert (caps["u<0.5"]["B"], caps["u>=0.5"]["B"]) == (0, 200)
+    assert (caps["under_0.5"]["B"], caps["0.5_and_over"]["B"]) == (0, 200)
     out = decide_by_group(pds, frame, policy, caps, groups, usage)
     assert out["limit"].tolist() == [0, 200]
 

@@ -122,6 +122,9 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
         == read(root, "reports/metrics/split.json")["test"]["rows"]
     )
     assert bands["total_limit"].sum() == pytest.approx(limits["total_limit"])
+    # no account panel here: the need stage says why, and the limits keep the constants
+    assert "no account panel" in read(root, "reports/metrics/need.json")["why"]
+    assert limits["need_based"]["applied"] is False
     # risk must rise down the scale: the declined group is worse than grade A
     assert bands.iloc[-1]["bad_rate"] > bands.iloc[0]["bad_rate"]
 

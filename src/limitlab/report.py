@@ -144,7 +144,9 @@ def _monitor_lines() -> list[str]:
             f"stress: EL on today's limits {m['stress_expected_loss_change']:+.1%}, after the "
             f"policy responds {m['stress_policy_expected_loss_change']:+.1%}"
         )
-    review = read_json(paths.metrics_path("limits")).get("review")
+    limits = read_json(paths.metrics_path("limits"))
+    lines += _need_lines(limits.get("need_based", {}))
+    review = limits.get("review")
     if review:
         actions = ", ".join(f"{k} {v:,}" for k, v in review["actions"].items())
         lines.append(f"review      {review['date']}: {review['accounts']:,} accounts: {actions}")
@@ -160,6 +162,27 @@ def _monitor_lines() -> list[str]:
             f"{r['share_defaulters_cut_before_default']:.0%} of defaulters cut before default"
         )
     return lines
+
+
+def _need_lines(need_based: dict) -> list[str]:
+    """The need models' fit on test and what need-based caps change, where they applied."""
+    if not need_based.get("applied"):
+        return []
+    fit = read_json(paths.metrics_path("need"))
+    u, c = fit["utilisation_next_12m"], fit["ccf_at_default"]
+    ccf = (f", CCF at default MAE {c['model']['mae']:.3f} (constant {c['constant']['mae']:.3f})"
+           if c.get("rows") else "")  # fmt: skip
+    profit = need_based["expected_profit"]
+    realised = need_based["realised_profit"]
+    return [
+        f"need        expected utilisation MAE {u['model']['mae']:.3f} on test (constant "
+        f"{u['constant']['mae']:.3f}){ccf}",
+        f"need caps   caps per need group vs the products' constants: expected profit "
+        f"{profit['need_based']:,.0f} vs {profit['constants']:,.0f} "
+        f"({need_based['profit_change']:+,.0f}), realised {realised['need_based']:,.0f} vs "
+        f"{realised['constants']:,.0f} ({need_based['realised_profit_change']:+,.0f}) "
+        "(see reports/limits/need_based_caps.json)",
+    ]
 
 
 def _negatives_note(negatives: dict[str, int]) -> str:

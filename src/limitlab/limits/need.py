@@ -98,9 +98,10 @@ def _regressor(section: NeedParams) -> HistGradientBoostingRegressor:
 
 
 def need_groups(utilisation: np.ndarray, bands: list[float]) -> np.ndarray:
-    """The need group of each expected utilisation: ``u<0.2``, ``0.2<=u<0.4``, ..., ``u>=0.6``."""
-    inner = [f"{a:g}<=u<{b:g}" for a, b in pairwise(bands)]
-    edges = [f"u<{bands[0]:g}", *inner, f"u>={bands[-1]:g}"]
+    """The need group of each expected utilisation: ``under_0.2``, ``0.2_to_0.4``, ...,
+    ``0.6_and_over`` (each from its lower band, inclusive, to the next, exclusive)."""
+    inner = [f"{a:g}_to_{b:g}" for a, b in pairwise(bands)]
+    edges = [f"under_{bands[0]:g}", *inner, f"{bands[-1]:g}_and_over"]
     return np.asarray(edges, dtype=object)[np.searchsorted(bands, utilisation, side="right")]
 
 
