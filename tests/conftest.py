@@ -83,6 +83,7 @@ def make_project(root: Path) -> Path:
     edit_params(root, tune=FAST_TUNE)
     run(["git", "init", "-q", "-b", "main"], root)
     run(["dvc", "init", "-q"], root)
+    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # the plot templates
     run(["dvc", "config", "core.analytics", "false"], root)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-qm", "test project"], root)

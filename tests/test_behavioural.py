@@ -183,9 +183,24 @@ def test_monitoring_notebook_shows_migration_and_backtest(built: tuple[Path, str
     outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 4  # PSI, realised vs expected, migration, backtest
+    assert len(images) == 5  # PSI, realised vs expected, migration, backtest, vintages
     text = json.dumps([o.get("text", "") for o in outputs])
     assert "no account panel" not in text
+    tables = json.dumps([o.get("data", {}).get("text/plain", "") for o in outputs])
+    assert "challenger" in tables and "need_based" in tables and "realised_profit" in tables
+
+
+def test_vintage_and_monthly_default_plots_render_in_dvc(built: tuple[Path, str]) -> None:
+    root, _ = built
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], root).stdout)
+    assert not shown.get("errors")
+    vintage = next(v for k, v in shown["data"].items() if k.startswith("Vintages"))
+    values = vintage[0]["content"]["data"]["values"]
+    assert len({v["cohort"] for v in values}) > 1  # one line per cohort
+    assert vintage[0]["content"]["encoding"]["color"]["field"] == "cohort"
+    monthly = json.loads((root / "reports/plots/default_rate_by_month.json").read_text())
+    panel = pd.read_parquet(root / "data/synthetic/panel", columns=["month", "defaulted"])
+    assert [r["defaults"] for r in monthly] == panel.groupby("month")["defaulted"].sum().tolist()
 
 
 def test_a_review_rule_change_reruns_limits_and_register_and_reaches_the_model(

@@ -68,6 +68,14 @@ def roll_rates(
     return shares.dropna(how="all")
 
 
+def default_rate_by_month(panel: pd.DataFrame, month: str = "month",
+                          defaulted: str = "defaulted") -> pd.DataFrame:  # fmt: skip
+    """Accounts open, defaults and the default rate in each panel month."""
+    table = panel.groupby(month, sort=True)[defaulted].agg(accounts="size", defaults="sum")
+    table["default_rate"] = table["defaults"] / table["accounts"]
+    return table.reset_index().rename(columns={month: "month"})
+
+
 def downturn_month(panel: pd.DataFrame, month: str = "month", defaulted: str = "defaulted",
                    window: int = 3) -> int:  # fmt: skip
     """The panel month after which the monthly default rate rises most (mean of ``window``

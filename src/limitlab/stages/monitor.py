@@ -15,12 +15,19 @@ from limitlab.data.specs import SYNTHETIC_DIR, DatasetSpec
 from limitlab.evaluation.migration import migrations
 from limitlab.evaluation.monitoring import psi_table, realised_vs_expected
 from limitlab.evaluation.stress import stress_changes, stress_test
-from limitlab.evaluation.vintages import downturn_month, roll_rates, vintage_curves
+from limitlab.evaluation.vintages import (
+    default_rate_by_month,
+    downturn_month,
+    roll_rates,
+    vintage_curves,
+)
 from limitlab.io import write_json, write_parquet
 from limitlab.limits.decide import DECLINE, decide, grade_of
 from limitlab.serving.scorer import Scorer
 
 PARAMS = ("monitor",)
+VINTAGE_PLOT = paths.PLOTS / "vintages.json"  # cumulative default by month on book, per cohort
+MONTHLY_DEFAULT_PLOT = paths.PLOTS / "default_rate_by_month.json"  # shows the downturn
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "limits", "models",
         "paths.py", "serving")  # fmt: skip
 
@@ -53,6 +60,8 @@ def run(params: Params) -> dict:
         "grades_failing_binomial": rve.loc[rve["p_value"] < p.significance, "grade"].tolist(),
         **stress_changes(stress),
     }
+    for plot in (VINTAGE_PLOT, MONTHLY_DEFAULT_PLOT):  # written again where there is a panel
+        write_json(plot, [])
     if spec.account:
         metrics["migration"] = _migration(spec, scorer, test, order)
         metrics["panel"] = _panel_report(spec.account["id"], p.vintage_cohort_months)
@@ -69,6 +78,9 @@ def _panel_report(account: str, cohort_months: int) -> dict:
     rates = roll_rates(panel, account)
     write_json(paths.MONITOR / "vintages.json", curves.to_dict("records"))
     write_json(paths.MONITOR / "roll_rates.json", rates.reset_index().to_dict("records"))
+    write_json(VINTAGE_PLOT, curves[["cohort", "months_on_book", "cumulative_default_rate"]]
+               .to_dict("records"))  # fmt: skip
+    write_json(MONTHLY_DEFAULT_PLOT, default_rate_by_month(panel).to_dict("records"))
     write_parquet(paths.MONITOR / "panel_quarantine.parquet", refused)
     return {
         "rows": len(panel),

@@ -99,3 +99,62 @@ def backtest(project: Project) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     periods = pd.read_json(project.path(paths.BACKTEST / "periods.json"))
     totals = pd.DataFrame({"static": metrics["static"], "review": metrics["review"]})
     return periods, totals
+
+
+def vintages(project: Project) -> pd.DataFrame | None:
+    """Cumulative default rate by month on book, one column per origination cohort; None
+    without an account panel."""
+    curves = pd.read_json(project.path(paths.PLOTS / "vintages.json"))
+    if curves.empty:
+        return None
+    return curves.pivot(index="months_on_book", columns="cohort", values="cumulative_default_rate")
+
+
+def default_rate_by_month(project: Project) -> pd.DataFrame | None:
+    """Accounts, defaults and default rate per panel month; None without an account panel."""
+    table = pd.read_json(project.path(paths.PLOTS / "default_rate_by_month.json"))
+    return None if table.empty else table
+
+
+def roll_rates(project: Project) -> pd.DataFrame | None:
+    """Month-to-month shares between delinquency states (rows sum to one); None without a
+    panel."""
+    path = project.root / paths.MONITOR / "roll_rates.json"
+    return pd.read_json(path).set_index("from") if path.is_file() else None
+
+
+def strategy_cells(project: Project) -> pd.DataFrame | None:
+    """Per cell of the strategy test in the backtest: accounts, per-account means with their 95%
+    intervals, and the difference to control with its interval and p-value; None without one."""
+    test = project.metrics("backtest").get("strategy_test", {})
+    if not test.get("applied"):
+        return None
+    rows = []
+    for name, cell in test["cells"].items():
+        for measure, value in cell["per_account"].items():
+            diff = cell.get("vs_control", {}).get(measure, {})
+            rows.append({"cell": name, "strategy": test["strategies"][name], "measure": measure,
+                         "accounts": cell["accounts"], "mean": value["mean"],
+                         "ci95": value["ci95"], "vs_control": diff.get("difference"),
+                         "vs_control_ci95": diff.get("ci95"),
+                         "p_value": diff.get("p_value")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def need_based_caps(project: Project) -> pd.DataFrame | None:
+    """Grade caps optimised with the products' constants and per need group with the need
+    models, each priced with the need models and by what the panel realised; None where the
+    need models did not apply."""
+    need = project.metrics("limits").get("need_based", {})
+    if not need.get("applied"):
+        return None
+    report = pd.read_json(project.path(paths.LIMITS / "need_based_caps.json"), typ="series")
+    rows = {}
+    for choice in ("constants", "need_based"):
+        priced, realised = report[choice]["priced_with_need"], report[choice]["realised"]
+        rows[choice] = {"expected_profit": priced["expected_profit"],
+                        "expected_loss": priced["expected_loss"], "ead": priced["ead"],
+                        "el_share_of_ead": priced["el_share_of_ead"],
+                        "realised_profit": realised["realised_profit"],
+                        "realised_loss": realised["realised_loss"]}  # fmt: skip
+    return pd.DataFrame(rows)
