@@ -17,9 +17,11 @@ from limitlab.limits.need import (
     CCF,
     UTILISATION,
     NeedModels,
+    clustered_difference,
     need_groups,
     need_targets,
-    realised_economics,
+    realised_rows,
+    realised_totals,
 )
 from limitlab.limits.optimise import (
     candidate_outcomes,
@@ -157,24 +159,36 @@ def test_a_line_that_will_hardly_be_drawn_gets_a_lower_cap_in_its_group() -> Non
 
     calls = []
 
-    def realised(decisions: pd.DataFrame) -> dict:
+    def realised(decisions: pd.DataFrame) -> pd.DataFrame:
         calls.append(decisions["limit"].tolist())
-        return {"realised_profit": float(decisions["limit"].sum())}
+        limit = decisions["limit"].to_numpy(float)
+        return pd.DataFrame({"net_interest": limit, "realised_loss": 0.0, "realised_profit": limit})
 
-    report = optimise_with_need(pds, frame, policy, usage, groups, realised)
+    report = optimise_with_need(pds, frame, policy, usage, groups, realised, np.array([7, 7]))
     assert report["constants"]["caps"] == {"A": 200, "B": 200}
     # priced with the need models, the constants' choice loses 0.005 x 200 - 0.05 x 200 on the
     # line nobody draws; the need-based choice does not make it
     assert report["profit_change"] == pytest.approx(-(0.1 * 0.05 - 0.05) * 200)
     assert calls == [[200, 200], [0, 200]]
-    assert report["realised_profit_change"] == -200
+    change = report["realised_profit_change"]
+    assert change["difference"] == -200 and change["clusters"] == 1
 
 
 def test_realised_economics_price_what_the_panel_shows() -> None:
     policy = two_grade_policy()
     decisions = pd.DataFrame({"product": ["p", "p"], "limit": [200.0, 100.0]})
     outcomes = pd.DataFrame({UTILISATION: [0.5, 0.8], AT_DEFAULT: [np.nan, 0.9]})
-    got = realised_economics(decisions, np.array([0, 1]), outcomes, policy)
+    got = realised_totals(realised_rows(decisions, np.array([0, 1]), outcomes, policy))
     assert got["net_interest"] == pytest.approx(0.1 * (0.5 * 200 + 0.8 * 100))
     assert got["realised_loss"] == pytest.approx(1.0 * 0.9 * 100)
     assert got["realised_profit"] == pytest.approx(got["net_interest"] - 90)
+
+
+def test_the_realised_difference_is_clustered_by_account() -> None:
+    a, b = np.array([3.0, 1.0, 2.0, 0.0]), np.zeros(4)
+    got = clustered_difference(a, b, np.array([1, 1, 2, 2]))  # per account: 4, 2
+    se = np.sqrt(2) * np.std([4.0, 2.0], ddof=1)
+    assert got["difference"] == 6 and got["clusters"] == 2
+    assert got["ci95"] == pytest.approx([6 - 1.96 * se, 6 + 1.96 * se])
+    rows = clustered_difference(a, b, np.arange(4))  # as independent rows: a wider spread
+    assert rows["ci95"][1] - rows["ci95"][0] != got["ci95"][1] - got["ci95"][0]

@@ -173,14 +173,15 @@ def _need_lines(need_based: dict) -> list[str]:
     ccf = (f", CCF at default MAE {c['model']['mae']:.3f} (constant {c['constant']['mae']:.3f})"
            if c.get("rows") else "")  # fmt: skip
     profit = need_based["expected_profit"]
-    realised = need_based["realised_profit"]
+    realised, change = need_based["realised_profit"], need_based["realised_profit_change"]
     return [
         f"need        expected utilisation MAE {u['model']['mae']:.3f} on test (constant "
         f"{u['constant']['mae']:.3f}){ccf}",
         f"need caps   caps per need group vs the products' constants: expected profit "
         f"{profit['need_based']:,.0f} vs {profit['constants']:,.0f} "
         f"({need_based['profit_change']:+,.0f}), realised {realised['need_based']:,.0f} vs "
-        f"{realised['constants']:,.0f} ({need_based['realised_profit_change']:+,.0f}) "
+        f"{realised['constants']:,.0f} ({change['difference']:+,.0f}, 95% CI "
+        f"[{change['ci95'][0]:+,.0f}, {change['ci95'][1]:+,.0f}]) "
         "(see reports/limits/need_based_caps.json)",
     ]
 

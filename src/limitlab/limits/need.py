@@ -26,6 +26,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from limitlab.config import NeedParams
@@ -173,12 +174,12 @@ def fit_report(predicted: np.ndarray, observed: np.ndarray, baseline: float) -> 
             "constant": {"value": baseline, **scores(np.full(len(y), baseline))}}  # fmt: skip
 
 
-def realised_economics(decisions: pd.DataFrame, bad: np.ndarray, outcomes: pd.DataFrame,
-                       policy: Policy) -> dict:  # fmt: skip
-    """What the decisions' limits earned and lost over the snapshots' next 12 months.
+def realised_rows(decisions: pd.DataFrame, bad: np.ndarray, outcomes: pd.DataFrame,
+                  policy: Policy) -> pd.DataFrame:  # fmt: skip
+    """What each decision's limit earned and lost over the snapshot's next 12 months.
 
-    Net interest on each limit at its realised mean utilisation; for defaulters, a loss of LGD
-    x the utilisation at default x the limit (each row priced with its own product).
+    Net interest on the limit at its realised mean utilisation; for a defaulter, a loss of LGD x
+    the utilisation at default x the limit (each row priced with its own product).
     """
     products = [policy.product(name) for name in decisions["product"]]
     margin = np.array([p.margin for p in products])
@@ -189,5 +190,21 @@ def realised_economics(decisions: pd.DataFrame, bad: np.ndarray, outcomes: pd.Da
     at_default = outcomes[AT_DEFAULT].fillna(0.0).to_numpy()
     income = (margin - economics.funding_rate) * util * limit * economics.horizon_years
     lost = np.where(np.asarray(bad) == 1, lgd * at_default * limit, 0.0)
-    return {"net_interest": float(income.sum()), "realised_loss": float(lost.sum()),
-            "realised_profit": float(income.sum() - lost.sum())}  # fmt: skip
+    return pd.DataFrame({"net_interest": income, "realised_loss": lost,
+                         "realised_profit": income - lost})  # fmt: skip
+
+
+def realised_totals(rows: pd.DataFrame) -> dict:
+    """Net interest, realised loss and realised profit of a set of decisions."""
+    return {k: float(rows[k].sum()) for k in ("net_interest", "realised_loss", "realised_profit")}
+
+
+def clustered_difference(a: np.ndarray, b: np.ndarray, clusters: np.ndarray) -> dict:
+    """Total of ``a - b`` with a 95% interval and p-value, rows summed per cluster (an account's
+    snapshots share its outcome) and clusters treated as independent."""
+    per_cluster = pd.Series(np.asarray(a) - np.asarray(b)).groupby(np.asarray(clusters)).sum()
+    total = float(per_cluster.sum())
+    se = float(np.sqrt(len(per_cluster)) * per_cluster.std(ddof=1)) if len(per_cluster) > 1 else 0.0
+    p = float(2 * stats.norm.sf(abs(total) / se)) if se > 0 else (1.0 if total == 0 else 0.0)
+    return {"difference": total, "ci95": [total - 1.96 * se, total + 1.96 * se], "p_value": p,
+            "clusters": len(per_cluster)}  # fmt: skip

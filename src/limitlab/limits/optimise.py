@@ -19,6 +19,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from limitlab.errors import InputError
 from limitlab.limits.decide import decide
 from limitlab.limits.economics import Usage
+from limitlab.limits.need import clustered_difference, realised_totals
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import portfolio_totals
 
@@ -146,12 +147,14 @@ def _priced(decisions: pd.DataFrame) -> dict:
 
 
 def optimise_with_need(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy, usage: Usage,
-                       groups: np.ndarray, realised=None) -> dict:  # fmt: skip
+                       groups: np.ndarray, realised=None, clusters=None) -> dict:  # fmt: skip
     """Grade caps optimised with the products' constants, against caps per need group (``groups``
     labels each applicant by expected utilisation) optimised with the need models' per account
     utilisation and CCF, under the same risk appetite. Each choice is priced with the need
-    models, with the constants, and by ``realised(decisions)`` (what its limits earned and lost)
-    where the outcomes are known.
+    models, with the constants, and where the outcomes are known by ``realised(decisions)``:
+    per row, what its limit earned and lost (columns ``net_interest``, ``realised_loss``,
+    ``realised_profit``); the realised difference gets a 95% interval clustered by ``clusters``
+    (each row's account).
 
     ``profit_change`` is the need-based choice's expected profit less the constants' choice's,
     both priced with the need models (the better estimate of what a limit earns).
@@ -162,6 +165,7 @@ def optimise_with_need(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy, usa
     as_groups = {g: constant_caps for g in need_caps}
     out: dict = {"risk_appetite": policy.params.optimise.model_dump(),
                  "groups": {g: int((groups == g).sum()) for g in need_caps}}  # fmt: skip
+    rows: dict[str, pd.DataFrame] = {}
     for name, caps in (("constants", as_groups), ("need_based", need_caps)):
         with_need = decide_by_group(pd_, frame, policy, caps, groups, usage)
         out[name] = {
@@ -170,11 +174,15 @@ def optimise_with_need(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy, usa
             "priced_with_constants": _priced(decide_by_group(pd_, frame, policy, caps, groups)),
         }
         if realised is not None:
-            out[name]["realised"] = realised(with_need)
+            rows[name] = realised(with_need)
+            out[name]["realised"] = realised_totals(rows[name])
     need, constants = out["need_based"], out["constants"]
     out["profit_change"] = (need["priced_with_need"]["expected_profit"]
                             - constants["priced_with_need"]["expected_profit"])  # fmt: skip
     if realised is not None:
-        out["realised_profit_change"] = (need["realised"]["realised_profit"]
-                                         - constants["realised"]["realised_profit"])  # fmt: skip
+        profit = {k: v["realised_profit"].to_numpy() for k, v in rows.items()}
+        where = np.arange(len(frame)) if clusters is None else np.asarray(clusters)
+        out["realised_profit_change"] = clustered_difference(
+            profit["need_based"], profit["constants"], where
+        )
     return out

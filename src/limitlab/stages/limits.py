@@ -12,7 +12,7 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.io import write_json, write_parquet
 from limitlab.limits.knockouts import knockout_counts
-from limitlab.limits.need import NeedModels, realised_economics
+from limitlab.limits.need import NeedModels, realised_rows
 from limitlab.limits.optimise import optimise_policy, optimise_with_need
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import reason_catalogue
@@ -103,12 +103,12 @@ def _need_based(decisions: pd.DataFrame, test: pd.DataFrame, policy: Policy,
         )
     bad = decisions[BAD].to_numpy()
 
-    def realised(priced: pd.DataFrame) -> dict:
-        return realised_economics(priced, bad, outcomes, policy)
+    def realised(priced: pd.DataFrame) -> pd.DataFrame:
+        return realised_rows(priced, bad, outcomes, policy)
 
-    usage = models.predict(test)
+    usage, accounts = models.predict(test), test[account].to_numpy()
     report = optimise_with_need(decisions["pd"].to_numpy(), test, policy, usage,
-                                models.groups(usage), realised)  # fmt: skip
+                                models.groups(usage), realised, accounts)  # fmt: skip
     write_json(paths.LIMITS / "need_based_caps.json", report)
     choices = ("constants", "need_based")
     priced = {k: report[k]["priced_with_need"] for k in choices}
