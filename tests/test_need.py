@@ -3,6 +3,8 @@ economics, and grade caps per need group against the products' constants."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,22 @@ def test_the_realised_difference_is_clustered_by_account() -> None:
     assert got["ci95"] == pytest.approx([6 - 1.96 * se, 6 + 1.96 * se])
     rows = clustered_difference(a, b, np.arange(4))  # as independent rows: a wider spread
     assert rows["ci95"][1] - rows["ci95"][0] != got["ci95"][1] - got["ci95"][0]
+
+
+def test_switching_the_need_models_off_leaves_no_earlier_models_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from limitlab import paths
+    from limitlab.data.specs import BUNDLED
+    from limitlab.stages import need as need_stage
+
+    monkeypatch.chdir(tmp_path)
+    BUNDLED["behavioural"].to_json(paths.SPEC)
+    (paths.NEED_DIR).mkdir(parents=True)
+    (paths.NEED_DIR / "need.joblib").write_bytes(b"an earlier run's models")
+    raw = load_params_raw()
+    raw["need"]["fit"] = False
+    note = need_stage.run(parse_params(raw))
+    assert note == {"applicable": False, "why": "need.fit is false"}
+    assert NeedModels.load(paths.NEED_DIR) is None
+    assert pd.read_parquet(paths.NEED_TEST_OUTCOMES).empty

@@ -558,7 +558,7 @@ class NeedParams(_Section):
     @classmethod
     def _bands_increase(cls, bands: list[float]) -> list[float]:
         if any(b <= a for a, b in pairwise(bands)) or bands[0] <= 0 or bands[-1] >= 1:
-            raise ValueError(f"{bands}; expected strictly increasing shares between 0 and 1")
+            raise ValueError("strictly increasing shares between 0 and 1")
         return bands
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 
 from limitlab import paths
@@ -25,6 +27,7 @@ def run(params: Params) -> dict:
     spec = DatasetSpec.from_json(paths.SPEC)
     section: NeedParams = params.need
     panel_dir = SYNTHETIC_DIR / PANEL
+    shutil.rmtree(paths.NEED_DIR, ignore_errors=True)  # no earlier run's models outlive this one
     write_parquet(paths.NEED_TEST_OUTCOMES, pd.DataFrame())
     if not section.fit:
         return not_applicable(paths.NEED_DIR, "need", "need.fit is false")
@@ -35,6 +38,7 @@ def run(params: Params) -> dict:
     panel, refused, problems = check_panel(
         pd.read_parquet(panel_dir, columns=[account, *PANEL_COLUMNS]), account
     )
+    write_parquet(paths.NEED_REPORT / "panel_quarantine.parquet", refused)
     train, test = (pd.read_parquet(paths.split_path(n)) for n in ("train", "test"))
     features = [c for c in spec.numeric if c in train.columns]
 
