@@ -12,7 +12,7 @@ import pytest
 from limitlab.config import AccountsParams, NeedParams, ParamsError, parse_params
 from limitlab.data.accounts import HORIZON, panel_frame, simulate, snapshots
 from limitlab.errors import InputError
-from limitlab.limits import Policy, decide
+from limitlab.limits import decide
 from limitlab.limits.economics import Usage
 from limitlab.limits.need import (
     AT_DEFAULT,
@@ -32,7 +32,7 @@ from limitlab.limits.optimise import (
     optimise_with_need,
 )
 
-from .test_policy import load_params_raw
+from .test_policy import load_params_raw, two_grade_policy
 
 
 def hand_panel() -> pd.DataFrame:
@@ -114,21 +114,6 @@ def test_need_groups_split_at_the_bands() -> None:
     got = need_groups(np.array([0.0, 0.2, 0.39, 0.6, 1.0]), [0.2, 0.6])
     assert got.tolist() == ["under_0.2", "0.2_to_0.6", "0.2_to_0.6", "0.6_and_over",
                             "0.6_and_over"]  # fmt: skip
-
-
-def two_grade_policy() -> Policy:
-    raw = {
-        "product": "p",
-        "grades": [{"name": "A", "max_pd": 0.02, "max_share": 1.0},
-                   {"name": "B", "max_pd": 0.10, "max_share": 1.0}],
-        "products": {"p": {"ladder": [100, 200], "min_limit": 100, "max_limit": 200,
-                           "term_months": 12, "annual_rate": 0.1, "margin": 0.1, "lgd": 1.0,
-                           "ccf": 1.0, "utilisation": 1.0}},
-        "economics": {"funding_rate": 0.0},
-        "affordability": {"missing_income_cap_share": 1.0},
-        "optimise": {},
-    }  # fmt: skip
-    return Policy.build(parse_params({**load_params_raw(), "limits": raw}).limits, None, [])
 
 
 def test_usage_prices_each_applicant_with_its_own_utilisation_and_ccf() -> None:

@@ -117,7 +117,9 @@ def test_expected_loss_and_profit_by_hand() -> None:
     assert out["expected_profit"].iloc[0] == pytest.approx(profit)
 
 
-def test_optimiser_finds_the_hand_computed_optimum() -> None:
+def two_grade_policy(**optimise: float) -> Policy:
+    """Grades A (PD to 0.02) and B (to 0.10) on a product with bands 100 and 200, margin 0.1,
+    LGD, CCF and utilisation 1, no funding cost, and the risk appetite ``optimise``."""
     raw = {
         "product": "p",
         "grades": [{"name": "A", "max_pd": 0.02, "max_share": 1.0},
@@ -127,9 +129,13 @@ def test_optimiser_finds_the_hand_computed_optimum() -> None:
                            "ccf": 1.0, "utilisation": 1.0}},
         "economics": {"funding_rate": 0.0},
         "affordability": {"missing_income_cap_share": 1.0},  # no income column: no reduction
-        "optimise": {"el_budget_share": 0.025},
+        "optimise": optimise,
     }  # fmt: skip
-    policy = Policy.build(parse_params({**load_params_raw(), "limits": raw}).limits, None, [])
+    return Policy.build(parse_params({**load_params_raw(), "limits": raw}).limits, None, [])
+
+
+def test_optimiser_finds_the_hand_computed_optimum() -> None:
+    policy = two_grade_policy(el_budget_share=0.025)
     pds, frame = np.array([0.01, 0.05]), pd.DataFrame(index=range(2))
     # profit = 0.1 L - PD L; EL / EAD of {A: 200, B: 100} = 7 / 300 <= 0.025, {200, 200} = 0.03
     assert optimise_caps(candidate_outcomes(pds, frame, policy), policy) == {"A": 200, "B": 100}

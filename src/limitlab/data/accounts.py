@@ -28,6 +28,7 @@ from limitlab.config import AccountsParams
 from limitlab.data.synthetic import EMPLOYMENT, HOUSING, _choice, _sigmoid
 
 PANEL = "panel"
+BALANCE_COLUMNS = ("month", "limit", "balance", "defaulted")  # a panel month's line and outcome
 SNAPSHOTS = "snapshots"
 REVIEW_SNAPSHOTS = "review_snapshots"
 LADDER = (500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000)  # revolving ladder

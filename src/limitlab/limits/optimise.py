@@ -147,7 +147,8 @@ def _priced(decisions: pd.DataFrame) -> dict:
 
 
 def optimise_with_need(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy, usage: Usage,
-                       groups: np.ndarray, realised=None, clusters=None) -> dict:  # fmt: skip
+                       groups: np.ndarray, realised=None, clusters=None,
+                       constant_caps: dict[str, float] | None = None) -> dict:  # fmt: skip
     """Grade caps optimised with the products' constants, against caps per need group (``groups``
     labels each applicant by expected utilisation) optimised with the need models' per account
     utilisation and CCF, under the same risk appetite. Each choice is priced with the need
@@ -158,9 +159,11 @@ def optimise_with_need(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy, usa
 
     ``profit_change`` is the need-based choice's expected profit less the constants' choice's,
     both priced with the need models (the better estimate of what a limit earns).
+    ``constant_caps``: the constants' choice where the caller already has it.
     """
     groups = np.asarray(groups)
-    constant_caps = optimise_caps(candidate_outcomes(pd_, frame, policy), policy)
+    if constant_caps is None:
+        constant_caps = optimise_caps(candidate_outcomes(pd_, frame, policy), policy)
     need_caps = optimise_group_caps(candidate_outcomes(pd_, frame, policy, usage, groups), policy)
     as_groups = {g: constant_caps for g in need_caps}
     out: dict = {"risk_appetite": policy.params.optimise.model_dump(),

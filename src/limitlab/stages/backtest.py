@@ -10,7 +10,7 @@ import pyarrow.dataset as pa_dataset
 
 from limitlab import paths
 from limitlab.config import Params, ReviewParams, UsageParams
-from limitlab.data.accounts import PANEL, REVIEW_SNAPSHOTS
+from limitlab.data.accounts import BALANCE_COLUMNS, PANEL, REVIEW_SNAPSHOTS
 from limitlab.data.panel_checks import check_panel, check_review_date
 from limitlab.data.specs import SYNTHETIC_DIR, DatasetSpec
 from limitlab.errors import InputError
@@ -32,7 +32,6 @@ from limitlab.stages.common import not_applicable
 PARAMS = ("review", "usage")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "limits", "models", "paths.py",
         "serving", "stages/common.py")  # fmt: skip
-PANEL_COLUMNS = ("month", "limit", "balance", "defaulted")
 
 
 def run(params: Params) -> dict:
@@ -46,7 +45,8 @@ def run(params: Params) -> dict:
     roles = spec.account
     usage = _usage(params.usage, pa_dataset.dataset(SYNTHETIC_DIR / PANEL).schema.names)
     spending = [*usage.categories, "payment"] if usage else []
-    panel = pd.read_parquet(SYNTHETIC_DIR / PANEL, columns=[roles["id"], *PANEL_COLUMNS, *spending])
+    columns = [roles["id"], *BALANCE_COLUMNS, *spending]
+    panel = pd.read_parquet(SYNTHETIC_DIR / PANEL, columns=columns)
     panel, refused, problems = check_panel(panel, roles["id"])
     write_parquet(paths.BACKTEST / "panel_quarantine.parquet", refused)
     snapshots = pd.read_parquet(SYNTHETIC_DIR / REVIEW_SNAPSHOTS)

@@ -63,7 +63,7 @@ def run(params: Params) -> dict:
         "knockouts": knockout_counts(decisions, policy),
         "knockouts_not_applied": list(policy.skipped_knockouts),
         "strategy_test": _test_summary(decisions, policy, test_not_applied),
-        "need_based": _need_based(decisions, test, policy, spec),
+        "need_based": _need_based(decisions, test, policy, spec, optimised["optimised"]["caps"]),
     }
     if policy.review is not None:
         metrics["review"] = _review_latest(scorer, spec, test)
@@ -86,8 +86,8 @@ def _review_latest(scorer: Scorer, spec: DatasetSpec, test: pd.DataFrame) -> dic
     }
 
 
-def _need_based(decisions: pd.DataFrame, test: pd.DataFrame, policy: Policy,
-                spec: DatasetSpec) -> dict:  # fmt: skip
+def _need_based(decisions: pd.DataFrame, test: pd.DataFrame, policy: Policy, spec: DatasetSpec,
+                constant_caps: dict[str, float]) -> dict:  # fmt: skip
     """Grade caps optimised with the need models' utilisation and CCF against the products'
     constants (``reports/limits/need_based_caps.json``), or why not."""
     models = NeedModels.load(paths.NEED_DIR)
@@ -107,8 +107,16 @@ def _need_based(decisions: pd.DataFrame, test: pd.DataFrame, policy: Policy,
         return realised_rows(priced, bad, outcomes, policy)
 
     usage, accounts = models.predict(test), test[account].to_numpy()
-    report = optimise_with_need(decisions["pd"].to_numpy(), test, policy, usage,
-                                models.groups(usage), realised, accounts)  # fmt: skip
+    report = optimise_with_need(
+        decisions["pd"].to_numpy(),
+        test,
+        policy,
+        usage,
+        models.groups(usage),
+        realised,
+        accounts,
+        constant_caps,
+    )
     write_json(paths.LIMITS / "need_based_caps.json", report)
     choices = ("constants", "need_based")
     priced = {k: report[k]["priced_with_need"] for k in choices}

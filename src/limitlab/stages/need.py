@@ -9,7 +9,7 @@ import pandas as pd
 
 from limitlab import paths
 from limitlab.config import NeedParams, Params
-from limitlab.data.accounts import HORIZON, PANEL
+from limitlab.data.accounts import BALANCE_COLUMNS, HORIZON, PANEL
 from limitlab.data.panel_checks import check_panel
 from limitlab.data.specs import SYNTHETIC_DIR, DatasetSpec
 from limitlab.io import write_json, write_parquet
@@ -18,7 +18,6 @@ from limitlab.stages.common import not_applicable
 
 PARAMS = ("need",)
 CODE = ("config.py", "data", "errors.py", "io.py", "limits", "paths.py", "stages/common.py")
-PANEL_COLUMNS = ("month", "limit", "balance", "defaulted")
 SNAPSHOT_MONTH = "snapshot_month"
 
 
@@ -36,7 +35,7 @@ def run(params: Params) -> dict:
         return not_applicable(paths.NEED_DIR, "need", why)
     account = spec.account["id"]
     panel, refused, problems = check_panel(
-        pd.read_parquet(panel_dir, columns=[account, *PANEL_COLUMNS]), account
+        pd.read_parquet(panel_dir, columns=[account, *BALANCE_COLUMNS]), account
     )
     write_parquet(paths.NEED_REPORT / "panel_quarantine.parquet", refused)
     train, test = (pd.read_parquet(paths.split_path(n)) for n in ("train", "test"))
