@@ -1,5 +1,6 @@
-"""The scorecard's binning and the logistic regression's C: each tuned in an Optuna study of its
-own, deterministic for a seed, within the declared search space; special codes binned apart."""
+"""The scorecard's binning, the logistic regression's C and the random forest's trees: each tuned
+in an Optuna study of its own, deterministic for a seed, within the declared search space;
+special codes binned apart."""
 
 from __future__ import annotations
 
@@ -41,12 +42,15 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
 
 TRAIN, VALID = applicants(1500, 1), applicants(600, 2)
 DATA = training_set(TRAIN)
-SPACE = TuneParams(scorecard={"n_trials": 6}, logistic={"n_trials": 6})
+SPACE = TuneParams(scorecard={"n_trials": 6}, logistic={"n_trials": 6},
+                   random_forest={"n_trials": 4})  # fmt: skip
+FOREST = {"n_estimators": 50}  # small forests: fast trials
 
 
 def run_studies(space: TuneParams = SPACE) -> dict[str, dict]:
-    best, records, _ = tune_linear(optuna.storages.InMemoryStorage(), "digest", space, 3,
-                                   SCORECARD, 0.5, DATA, VALID, progress=False)  # fmt: skip
+    train = TrainParams(seed=3, scorecard=SCORECARD, logistic_c=0.5, random_forest=FOREST)
+    best, records, _ = tune_linear(optuna.storages.InMemoryStorage(), "digest", space, train,
+                                   DATA, VALID, progress=False)  # fmt: skip
     for family, result in best.items():
         assert len(records.get(family, [])) == (space.model_dump()[family]["n_trials"])
         if result["tuned"]:
@@ -67,6 +71,9 @@ def test_each_family_is_tuned_in_its_own_study_within_the_space_and_repeatably()
     assert card["monotonic_trend"] in ("auto_asc_desc", "auto")
     assert 0.001 <= best["logistic"]["params"]["c"] <= 10.0
     assert 0.5 < best["logistic"]["best_valid_auc"] < 1.0
+    forest = best["random_forest"]["params"]
+    assert 3 <= forest["max_depth"] <= 12 and 0.1 <= forest["colsample_bynode"] <= 0.8
+    assert 0.5 <= forest["min_child_weight"] <= 20.0
     assert run_studies() == best  # the same seed and data: the same trials and the same best
 
 
@@ -81,8 +88,9 @@ def test_fixed_settings_outside_the_space_are_not_a_trial() -> None:
 
 
 def test_no_trials_keeps_the_fixed_settings() -> None:
-    best = run_studies(TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 0}))
-    assert best == {"scorecard": {"tuned": False}, "logistic": {"tuned": False}}
+    best = run_studies(TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 0},
+                                  random_forest={"n_trials": 0}))  # fmt: skip
+    assert best == {f: {"tuned": False} for f in ("scorecard", "logistic", "random_forest")}
     train = TrainParams(logistic_c=0.3, scorecard=SCORECARD)
     assert tuned_settings(train, best) == train
 
@@ -94,6 +102,10 @@ def test_the_tuned_settings_reach_the_fitted_models() -> None:
             "logistic": {"tuned": True, "params": {"c": 0.01}}}  # fmt: skip
     train = tuned_settings(TrainParams(scorecard=SCORECARD), best)
     assert train.logistic_c == 0.01 and train.scorecard.max_n_bins == 3
+    forest = tuned_settings(train, {"random_forest": {"tuned": True, "params": {
+        "max_depth": 3, "colsample_bynode": 0.5, "min_child_weight": 2.0}}})  # fmt: skip
+    grown = fit_family("random_forest", DATA, forest, 0)[-1]
+    assert (grown.max_depth, grown.colsample_bynode, grown.min_child_weight) == (3, 0.5, 2.0)
     logistic = fit_family("logistic", DATA, train, 0)[-1]
     assert logistic.named_steps["logit"].C == 0.01
     card = fit_family("scorecard", DATA, train, 0)[-1]
@@ -158,11 +170,13 @@ def test_a_bad_logistic_range_is_refused_naming_the_key() -> None:
 
 
 def test_the_best_trial_replaces_the_fixed_settings_only_beyond_noise() -> None:
-    space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 8, "c": [1e-4, 10.0]})
+    space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 8, "c": [1e-4, 10.0]},
+                       random_forest={"n_trials": 0})  # fmt: skip
 
     def chosen(c: float, valid: pd.DataFrame) -> dict:
-        best, _, _ = tune_linear(optuna.storages.InMemoryStorage(), "d", space, 3, SCORECARD, c,
-                                 DATA, valid, progress=False)  # fmt: skip
+        train = TrainParams(seed=3, scorecard=SCORECARD, logistic_c=c)
+        best, _, _ = tune_linear(optuna.storages.InMemoryStorage(), "d", space, train, DATA,
+                                 valid, progress=False)  # fmt: skip
         return best["logistic"]
 
     crippled = chosen(1e-4, applicants(3000, 4))  # a penalty that flattens every coefficient
@@ -177,3 +191,12 @@ def test_special_codes_on_a_categorical_column_are_refused_naming_it() -> None:
     params = TrainParams(scorecard=ScorecardParams(special_codes={"home": [0.0]}))
     with pytest.raises(InputError, match=r"train.scorecard.special_codes: column\(s\) \['home'\]"):
         fit_family("scorecard", DATA, params, 0)
+
+
+def test_a_family_left_out_of_train_families_gets_no_study() -> None:
+    space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 0},
+                       random_forest={"n_trials": 4})  # fmt: skip
+    train = TrainParams(families=["scorecard", "logistic"], random_forest=FOREST)
+    best, records, _ = tune_linear(optuna.storages.InMemoryStorage(), "d", space, train, DATA,
+                                   VALID, progress=False)  # fmt: skip
+    assert best["random_forest"] == {"tuned": False} and "random_forest" not in records

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from limitlab.config import ScorecardParams
+from limitlab.config import RandomForestParams, ScorecardParams
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation.metrics import (
     auc_confidence_interval,
@@ -16,7 +17,12 @@ from limitlab.evaluation.metrics import (
 )
 from limitlab.models.calibration import CalibratedPD, calibration_slope_intercept
 from limitlab.models.contributions import raw_feature_contributions, source_feature
-from limitlab.models.families import ScorecardModel, make_xgboost, monotone_constraints
+from limitlab.models.families import (
+    ScorecardModel,
+    make_random_forest,
+    make_xgboost,
+    monotone_constraints,
+)
 
 SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
                    monotone={"income": -1, "arrears=yes": 1})  # fmt: skip
@@ -58,6 +64,24 @@ def test_pd_never_rises_with_income_under_the_constraint() -> None:
     assert (
         constrained.predict_proba(with_arrears)[:, 1] >= constrained.predict_proba(at)[:, 1]
     ).all()
+
+
+def test_the_random_forest_is_monotone_where_declared_and_its_contributions_are_exact() -> None:
+    x, y = synthetic()
+    forest = RandomForestParams(n_estimators=100, max_depth=6)
+    constrained = make_random_forest(forest, 0, monotone_constraints(list(x.columns), SPEC))
+    constrained.fit(x, y)
+    free = make_random_forest(forest, 0).fit(x, y)
+    grid = np.linspace(x["num__income"].min(), x["num__income"].max(), 400)
+    probe = pd.DataFrame({"num__income": grid, "num__missingindicator_income": 0.0,
+                          "cat__arrears=yes": 0.0})  # fmt: skip
+    assert (np.diff(constrained.predict_proba(probe)[:, 1]) <= 1e-7).all()
+    assert (np.diff(free.predict_proba(probe)[:, 1]) > 1e-7).any()  # the test can fail
+    contributions = raw_feature_contributions(constrained, x.head(300))
+    assert list(contributions.columns) == ["income", "arrears"]
+    margin = constrained.get_booster().predict(xgb.DMatrix(x.head(300)), output_margin=True)
+    spread = margin - contributions.sum(axis=1).to_numpy()  # the base value: one constant
+    assert np.ptp(spread) < 1e-4
 
 
 def test_scorecard_points_table_and_contributions() -> None:

@@ -163,6 +163,33 @@ class LogisticSearch(_Section):
         return _search_range(bounds, 0.0, float("inf"))
 
 
+class RandomForestSearch(_Section):
+    """Optuna search over the random forest's tree depth, columns per split and leaf size.
+
+    ``n_trials: 0`` keeps the fixed ``train.random_forest`` settings.
+    """
+
+    n_trials: int = Field(20, ge=0)
+    max_depth: tuple[int, int] = (3, 12)
+    colsample_bynode: tuple[float, float] = (0.1, 0.8)
+    min_child_weight: tuple[float, float] = (0.5, 20.0)
+
+    @field_validator("max_depth")
+    @classmethod
+    def _depth(cls, bounds: tuple[int, int]) -> tuple[int, int]:
+        return _search_range(bounds, 0, 16)
+
+    @field_validator("colsample_bynode")
+    @classmethod
+    def _columns(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return _search_range(bounds, 0.0, 1.0)
+
+    @field_validator("min_child_weight")
+    @classmethod
+    def _leaf(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return _search_range(bounds, 0.0, float("inf"))
+
+
 def _search_range(bounds: tuple, low: float, high: float) -> tuple:
     """A search range ``[a, b]`` with ``low < a <= b <= high``."""
     if not (low < bounds[0] <= bounds[1] <= high):
@@ -203,9 +230,10 @@ class TuneParams(_Section):
     # settings only for a validation log loss significantly lower (paired t-test)
     scorecard: ScorecardSearch = ScorecardSearch()
     logistic: LogisticSearch = LogisticSearch()
+    random_forest: RandomForestSearch = RandomForestSearch()
 
 
-Family = Literal["xgboost", "additive", "scorecard", "logistic", "ensemble"]
+Family = Literal["xgboost", "additive", "scorecard", "logistic", "random_forest", "ensemble"]
 
 
 class ScorecardParams(_Section):
@@ -223,17 +251,42 @@ class ScorecardParams(_Section):
     use_special_codes: bool = True
 
 
+class RandomForestParams(_Section):
+    """XGBoost's random forest: bagged trees of one boosting round, leaves in log-odds (so its
+    contributions are exact TreeSHAP like XGBoost's), monotone where the spec declares it."""
+
+    n_estimators: int = Field(500, ge=10, le=5000)
+    max_depth: int = Field(8, ge=1, le=16)
+    colsample_bynode: float = Field(0.3, gt=0.0, le=1.0)
+    subsample: float = Field(0.63, gt=0.0, le=1.0)  # rows per tree (a bootstrap's share)
+    min_child_weight: float = Field(1.0, ge=0.0)
+
+
 class TrainParams(_Section):
     """Model families, champion selection on out-of-fold predictions, and calibration."""
 
     seed: int = 42
-    families: list[Family] = ["xgboost", "additive", "scorecard", "logistic", "ensemble"]
+    families: list[Family] = [
+        "xgboost",
+        "additive",
+        "scorecard",
+        "logistic",
+        "random_forest",
+        "ensemble",
+    ]
     cv_folds: int = Field(5, ge=2, le=20)
     cv_repeats: int = Field(1, ge=1, le=10)
     selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
-    simplicity: list[Family] = ["scorecard", "logistic", "additive", "xgboost", "ensemble"]
+    simplicity: list[Family] = [
+        "scorecard",
+        "logistic",
+        "additive",
+        "xgboost",
+        "random_forest",
+        "ensemble",
+    ]
     selection_alpha: float = Field(0.05, gt=0.0, lt=1.0)
-    champion: Literal["auto", "xgboost", "additive", "scorecard", "logistic", "ensemble"] = "auto"
+    champion: Literal["auto"] | Family = "auto"
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)
@@ -242,6 +295,7 @@ class TrainParams(_Section):
     dask_workers: int = Field(2, ge=1)
     dask_threads_per_worker: int = Field(1, ge=1)
     scorecard: ScorecardParams = ScorecardParams()
+    random_forest: RandomForestParams = RandomForestParams()
 
     @model_validator(mode="after")
     def _champion_is_trained(self) -> TrainParams:

@@ -44,10 +44,11 @@ def summary_text() -> str:
         f"Brier {evaluate['brier']:.4f}  ECE {evaluate['ece']:.4f}  "
         f"PSI train/test {evaluate['psi_train_test']:.3f}",
     ]
+    width = max((len(f) for f in evaluate["models"]), default=0)
     for family, m in evaluate["models"].items():
         lines.append(
-            f"  {family:<10} test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  Brier {m['brier']:.4f}  "
-            f"ECE {m['ece']:.4f}  (uncalibrated)"
+            f"  {family:<{width}}  test AUC {m['auc']:.3f}  KS {m['ks']:.3f}  "
+            f"Brier {m['brier']:.4f}  ECE {m['ece']:.4f}  (uncalibrated)"
         )
     lines += [
         f"limits      product {limits['product']}, regulation {limits['regulation']}: "

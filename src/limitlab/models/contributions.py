@@ -1,8 +1,8 @@
 """Per-feature contributions to the PD's log-odds, summed back to the raw input features.
 
-XGBoost: exact TreeSHAP contributions (``pred_contribs``). The additive family: the same exact
-values, read from its lookup tables. Logistic regression: coefficient times the standardised
-value, i.e. the contribution relative to an average applicant.
+XGBoost and its random forest: exact TreeSHAP contributions (``pred_contribs``). The additive
+family: the same exact values, read from its lookup tables. Logistic regression: coefficient
+times the standardised value, i.e. the contribution relative to an average applicant.
 """
 
 from __future__ import annotations

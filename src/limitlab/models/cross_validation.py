@@ -1,11 +1,11 @@
 """Repeated K-fold cross-validation of every model family, tuning inside each training fold.
 
 The protocol of the credit-scoring benchmarks (Lessmann et al. 2015): N x K CV; in each outer
-training fold the feature pipeline is fitted, XGBoost, the scorecard's binning and the logistic
-regression's C are tuned by Optuna on an inner split of that fold (75 % fit, 25 % validation),
-every family is then fitted on the whole training fold,
-and all are scored on the outer test fold. The champion-selection procedure of ``train`` is
-scored too, nested: inside each outer training fold it takes every family's out-of-fold PDs
+training fold the feature pipeline is fitted, XGBoost, the scorecard's binning, the logistic
+regression's C and the random forest's trees are tuned by Optuna on an inner split of that fold
+(75 % fit, 25 % validation), every family is then fitted on the whole training fold, and all
+are scored on the outer test fold. The champion-selection procedure of ``train`` is scored too,
+nested: inside each outer training fold it takes every family's out-of-fold PDs
 (``train.cv_folds``), chooses a family as ``train`` would, and that family's PDs on the outer
 test fold count as the row ``champion``.
 """
@@ -83,8 +83,8 @@ def _fold_scores(
     inner = TrainingSet(spec, features, train.iloc[inner_fit], x_train.iloc[inner_fit],
                         y_train[inner_fit])  # fmt: skip
     linear, _, _ = tune_linear(
-        optuna.storages.InMemoryStorage(), f"fold-{seed}", params.tune, seed,
-        params.train.scorecard, params.train.logistic_c, inner, train.iloc[inner_valid],
+        optuna.storages.InMemoryStorage(), f"fold-{seed}", params.tune,
+        params.train.model_copy(update={"seed": seed}), inner, train.iloc[inner_valid],
         progress=False,
     )  # fmt: skip
     settings = tuned_settings(params.train, linear)
@@ -188,6 +188,7 @@ def cross_validate(
             "additive": params.tune.additive_n_trials,
             "scorecard": params.tune.scorecard.n_trials,
             "logistic": params.tune.logistic.n_trials,
+            "random_forest": params.tune.random_forest.n_trials,
         },
         "families": summary.reset_index().to_dict("records"),
         "champion_chosen": {k: int(v) for k, v in chosen.items()},

@@ -1,4 +1,5 @@
-"""PD model families: XGBoost (monotone where declared), a points scorecard, logistic regression.
+"""PD model families: XGBoost (monotone where declared), a points scorecard, logistic regression,
+XGBoost's random forest.
 
 Every trained family is saved as a scikit-learn ``Pipeline`` from raw applicant columns to PD:
 ``features`` (the fitted feature pipeline, or the derived ratios alone for the scorecard) then
@@ -16,15 +17,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from xgboost import XGBClassifier
+from xgboost import XGBClassifier, XGBRFClassifier
 
-from limitlab.config import ScorecardParams
+from limitlab.config import RandomForestParams, ScorecardParams
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.transformers import MISSING_FLAG, validate_input
 from limitlab.models.targets import check_binary_target
 
-FAMILIES = ("xgboost", "additive", "scorecard", "logistic")
+FAMILIES = ("xgboost", "additive", "scorecard", "logistic", "random_forest")
 N_THREADS = 2
 
 
@@ -68,6 +69,27 @@ def fit_xgboost_early_stopping(
     """Fit with early stopping on validation AUC; return model, best validation AUC, trees."""
     model.fit(*train, eval_set=[valid], verbose=False)
     return model, float(model.best_score), int(model.best_iteration) + 1
+
+
+def make_random_forest(
+    params: RandomForestParams, seed: int, monotone: dict[str, int] | None = None
+) -> XGBRFClassifier:
+    """A random forest grown by XGBoost (``hist``): one round of ``n_estimators`` bagged trees,
+    each split drawing ``colsample_bynode`` of the columns; leaves are in log-odds, so
+    ``pred_contribs`` gives its exact TreeSHAP contributions."""
+    return XGBRFClassifier(
+        objective="binary:logistic",
+        tree_method="hist",
+        n_estimators=params.n_estimators,
+        max_depth=params.max_depth,
+        colsample_bynode=params.colsample_bynode,
+        subsample=params.subsample,
+        min_child_weight=params.min_child_weight,
+        reg_lambda=1e-3,  # leaves near the bagged trees' own log-odds, not shrunk to the prior
+        n_jobs=N_THREADS,
+        random_state=seed,
+        monotone_constraints=monotone or None,
+    )
 
 
 def make_logistic(c: float, seed: int) -> Pipeline:

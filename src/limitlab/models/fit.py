@@ -20,7 +20,14 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.transformers import raw_inputs
 from limitlab.models.additive import AdditiveBoosting
-from limitlab.models.families import FAMILIES, ScorecardModel, make_logistic, make_xgboost
+from limitlab.models.families import (
+    FAMILIES,
+    ScorecardModel,
+    make_logistic,
+    make_random_forest,
+    make_xgboost,
+    monotone_constraints,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,11 @@ class TunedXGBoost:
 
 def with_tuned(train: TrainParams, family: str, settings: dict[str, Any]) -> TrainParams:
     """``train`` with one family's tuned settings: the scorecard's binning (``max_n_bins``,
-    ``min_bin_size``, ``monotonic_trend``, ``use_special_codes``) or the logistic ``c``."""
+    ``min_bin_size``, ``monotonic_trend``, ``use_special_codes``), the logistic ``c`` or the
+    random forest's trees (``max_depth``, ``colsample_bynode``, ``min_child_weight``)."""
+    if family == "random_forest":
+        forest = train.random_forest.model_copy(update=settings)
+        return train.model_copy(update={"random_forest": forest})
     if family == "logistic":
         return train.model_copy(update={"logistic_c": float(settings["c"])})
     if family == "scorecard":
@@ -74,8 +85,9 @@ def fit_family(
     """Fit ``family`` on ``data``; return ``Pipeline([("features", ...), ("model", ...)])``.
 
     The scorecard bins raw columns (plus the derived ratios), so its ``features`` step is the
-    ratios alone; XGBoost and the additive family (``tuned``, the family's own study, required)
-    and logistic regression read the feature matrix. ``fit_xgboost`` replaces the local XGBoost
+    ratios alone; XGBoost and the additive family (``tuned``, the family's own study, required),
+    logistic regression and the random forest (monotone as the spec declares when
+    ``train.monotone``) read the feature matrix. ``fit_xgboost`` replaces the local XGBoost
     fit (for example on a Dask cluster).
     """
     if family not in FAMILIES:
@@ -97,6 +109,9 @@ def fit_family(
     elif family == "additive":
         model = AdditiveBoosting(tuned.params, tuned.n_estimators, tuned.monotone, seed)
         model = model.fit(data.x, data.y)
+    elif family == "random_forest":
+        monotone = monotone_constraints(list(data.x.columns), data.spec) if train.monotone else {}
+        model = make_random_forest(train.random_forest, seed, monotone).fit(data.x, data.y)
     else:
         model = make_logistic(train.logistic_c, seed).fit(data.x, data.y)
     return Pipeline([("features", data.features), ("model", model)])

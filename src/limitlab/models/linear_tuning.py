@@ -1,4 +1,5 @@
-"""Optuna studies for the scorecard's binning and the logistic regression's regularisation.
+"""Optuna studies for the families fitted without early stopping: the scorecard's binning, the
+logistic regression's regularisation and the random forest's trees.
 
 Each family has a study of its own, in the same storage as XGBoost's, named after its data and
 search space (so a changed space starts a new study and more trials extend the same one). A trial
@@ -19,7 +20,7 @@ import optuna
 import pandas as pd
 from sklearn.metrics import log_loss, roc_auc_score
 
-from limitlab.config import ScorecardParams, TrainParams, TuneParams
+from limitlab.config import TrainParams, TuneParams
 from limitlab.data.columns import BAD
 from limitlab.features.transformers import raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, with_tuned
@@ -34,7 +35,7 @@ from limitlab.models.tuning import (
     tune,
 )
 
-LINEAR = ("scorecard", "logistic")
+LINEAR = ("scorecard", "logistic", "random_forest")  # the families these studies tune
 METRIC = "valid_log_loss"
 
 
@@ -42,6 +43,15 @@ def suggest_settings(family: str, trial: optuna.Trial, params: TuneParams) -> di
     """One draw of ``family``'s settings, keyed as :func:`limitlab.models.fit.with_tuned` reads."""
     if family == "logistic":
         return {"c": trial.suggest_float("c", *params.logistic.c, log=True)}
+    if family == "random_forest":
+        forest = params.random_forest
+        return {
+            "max_depth": trial.suggest_int("max_depth", *forest.max_depth),
+            "colsample_bynode": trial.suggest_float("colsample_bynode", *forest.colsample_bynode),
+            "min_child_weight": trial.suggest_float(
+                "min_child_weight", *forest.min_child_weight, log=True
+            ),
+        }
     space = params.scorecard
     return {
         "max_n_bins": trial.suggest_int("max_n_bins", *space.max_n_bins),
@@ -73,6 +83,12 @@ def fixed_settings(family: str, params: TuneParams, train: TrainParams) -> dict[
     if family == "logistic":
         low, high = params.logistic.c
         return {"c": train.logistic_c} if low <= train.logistic_c <= high else None
+    if family == "random_forest":
+        space, fixed = params.random_forest, train.random_forest
+        keys = ("max_depth", "colsample_bynode", "min_child_weight")
+        inside = all(low <= getattr(fixed, k) <= high for k in keys for low, high in
+                     [getattr(space, k)])  # fmt: skip
+        return {k: getattr(fixed, k) for k in keys} if inside else None
     space, card = params.scorecard, train.scorecard
     inside = (
         space.max_n_bins[0] <= card.max_n_bins <= space.max_n_bins[1]
@@ -87,7 +103,11 @@ def fixed_settings(family: str, params: TuneParams, train: TrainParams) -> dict[
 def linear_study_name(family: str, data_digest: str, params: TuneParams, train: TrainParams) -> str:
     """Name a study from the data, the family's search space and its fixed settings."""
     space = getattr(params, family).model_dump(mode="json", exclude={"n_trials"})
-    fixed = train.scorecard.model_dump(mode="json") if family == "scorecard" else train.logistic_c
+    fixed = {
+        "scorecard": train.scorecard.model_dump(mode="json"),
+        "logistic": train.logistic_c,
+        "random_forest": train.random_forest.model_dump(mode="json"),
+    }[family]
     text = json.dumps({"data": data_digest, "space": space, "fixed": fixed, "seed": params.seed},
                       sort_keys=True)  # fmt: skip
     return f"{family}-" + hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -121,28 +141,27 @@ def tune_linear(
     storage: optuna.storages.BaseStorage,
     data_digest: str,
     params: TuneParams,
-    seed: int,
-    scorecard: ScorecardParams,
-    logistic_c: float,
+    train: TrainParams,
     data: TrainingSet,
     valid: pd.DataFrame,
     progress: bool | None = None,
 ) -> tuple[dict[str, dict], dict[str, list[dict]], dict[str, dict]]:
-    """Run the scorecard's and the logistic regression's studies to their ``n_trials``; models
-    are fitted with ``seed`` (``train.seed``), ``scorecard`` and ``logistic_c`` are the fixed
-    settings (the first trial, and what the search leaves alone: points scaling, special codes).
+    """Run the scorecard's, the logistic regression's and the random forest's studies to their
+    ``n_trials``; models are fitted with ``train.seed``, and ``train``'s settings of each family
+    are the fixed ones (the first trial, and what the search leaves alone: points scaling,
+    special codes, the forest's size).
 
-    Returns per family the best trial (``{"tuned": False}`` when ``n_trials`` is 0), the trial
+    Returns per family the best trial (``{"tuned": False}`` when ``n_trials`` is 0 or the family
+    is not in ``train.families``), the trial
     records and the trial timings.
     """
-    train = TrainParams(seed=seed, scorecard=scorecard, logistic_c=logistic_c)
     data = sampled(data, params.sample_rows, params.seed)
     if params.sample_rows and params.sample_rows < len(valid):
         valid = valid.iloc[sample_index(valid[BAD].to_numpy(), params.sample_rows, params.seed)]
     best, records, timings = {}, {}, {}
     for family in LINEAR:
         n_trials = getattr(params, family).n_trials
-        if n_trials == 0:
+        if n_trials == 0 or family not in train.families:
             best[family] = {"tuned": False}
             continue
         name = linear_study_name(family, data_digest, params, train)

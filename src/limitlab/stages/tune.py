@@ -1,6 +1,6 @@
 """``limitlab tune [--workers N]``: Optuna over XGBoost, the additive family (XGBoost with one
-column per tree), the scorecard's binning and the logistic regression's regularisation, each in a
-persistent, resumable study of its own (N workers share XGBoost's)."""
+column per tree), the scorecard's binning, the logistic regression's regularisation and the random
+forest's trees, each in a persistent, resumable study of its own (N workers share XGBoost's)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 
 from limitlab import paths
-from limitlab.config import Params, ScorecardParams, TuneParams
+from limitlab.config import Params, TrainParams, TuneParams
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import StateError
@@ -40,7 +40,8 @@ from limitlab.models.tuning import (
 )
 from limitlab.stages.common import load_xy
 
-PARAMS = ("tune", "train.monotone", "train.seed", "train.scorecard", "train.logistic_c")
+PARAMS = ("tune", "train.families", "train.monotone", "train.seed", "train.scorecard",
+          "train.logistic_c", "train.random_forest")  # fmt: skip
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "models",
         "paths.py", "secrets.py", "stages/common.py")  # fmt: skip
 
@@ -60,17 +61,16 @@ def _worker(p: TuneParams, name: str, monotone: dict[str, int], threads: int, in
 def _linear_studies(
     storage: optuna.storages.BaseStorage,
     p: TuneParams,
-    seed: int,
-    scorecard: ScorecardParams,
-    logistic_c: float,
+    train: TrainParams,
 ) -> tuple[dict, dict, dict]:
-    """The scorecard's and the logistic regression's studies, on the raw train and valid rows."""
+    """The scorecard's, the logistic regression's and the random forest's studies, on the raw
+    train and valid rows."""
     spec = DatasetSpec.from_json(paths.SPEC)
     raw = {n: pd.read_parquet(paths.split_path(n)) for n in ("train", "valid")}
     x_train, y_train = load_xy("train")
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), raw["train"], x_train, y_train)
     digest = frame_digest(raw["train"], raw["valid"])
-    return tune_linear(storage, digest, p, seed, scorecard, logistic_c, data, raw["valid"])
+    return tune_linear(storage, digest, p, train, data, raw["valid"])
 
 
 def run(params: Params, workers: int | None = None) -> dict:
@@ -107,9 +107,15 @@ def run(params: Params, workers: int | None = None) -> dict:
     additive, additive_records, additive_timings = tune_additive(
         storage, params.tune, additive_name, *tuning_data(params.tune), monotone
     )
-    linear, linear_records, linear_timings = _linear_studies(
-        storage, params.tune, params.train.seed, params.train.scorecard, params.train.logistic_c
+    fixed = TrainParams(  # the settings the studies start from, and nothing else of train
+        families=params.train.families,
+        monotone=params.train.monotone,
+        seed=params.train.seed,
+        scorecard=params.train.scorecard,
+        logistic_c=params.train.logistic_c,
+        random_forest=params.train.random_forest,
     )
+    linear, linear_records, linear_timings = _linear_studies(storage, params.tune, fixed)
     seconds = time.perf_counter() - started
     result = best_of(study, monotone)
     write_json(paths.BEST_PARAMS, result)  # a pure function of the study: reruns change nothing
