@@ -113,7 +113,7 @@ def scoring_ratio(folder: Path) -> dict:
     booster.predict(xgb.DMatrix(matrix))
     raw = time.perf_counter() - start
     out = {"rows": len(test), "raw_predict_seconds": round(raw, 3)}
-    for method in ("exact", "approx"):
+    for method in ("exact", "saabas_approximate"):
         reasons = scorer.policy.params.reasons.model_copy(update={"contributions": method})
         params = scorer.policy.params.model_copy(update={"reasons": reasons})
         policy: Policy = dataclasses.replace(scorer.policy, params=params)

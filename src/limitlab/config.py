@@ -476,11 +476,11 @@ class OptimiseParams(_Section):
 class ReasonsParams(_Section):
     """The reason catalogue: plain words for caps and for drivers of a higher PD.
 
-    ``contributions``: ``exact`` TreeSHAP for XGBoost, or ``approx`` (Saabas path attribution,
-    about 20x faster on large batches, the same top drivers in most rows).
+    ``contributions``: ``exact`` TreeSHAP for the tree families, or ``saabas_approximate``
+    (Saabas path attribution: faster, but not the exact Shapley values a reason must rest on).
     """
 
-    contributions: Literal["exact", "approx"] = "exact"
+    contributions: Literal["exact", "saabas_approximate"] = "exact"
     caps: dict[str, str] = {}
     features: dict[str, str] = {}
     default_feature: str = "{feature} raised the estimated risk"

@@ -1,6 +1,7 @@
 """Per-feature contributions to the PD's log-odds, summed back to the raw input features.
 
-XGBoost and its random forest: exact TreeSHAP contributions (``pred_contribs``). The additive
+XGBoost and its random forest: exact TreeSHAP contributions (``pred_contribs``, or WOODELF's
+same values on large batches: :mod:`limitlab.models.tree_shap`). The additive
 family: the same exact values, read from its lookup tables. Logistic regression: coefficient
 times the standardised value, i.e. the contribution relative to an average applicant.
 """
@@ -16,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from limitlab.features.transformers import MISSING_FLAG
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.families import ScorecardModel
+from limitlab.models.tree_shap import exact_contributions, pred_contribs
 
 
 def source_feature(name: str) -> str:
@@ -38,9 +40,11 @@ def column_contributions(
     if isinstance(model, AdditiveBoosting):
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
-        dmatrix = xgb.DMatrix(matrix, feature_names=list(matrix.columns))
-        contribs = model.get_booster().predict(dmatrix, pred_contribs=True, approx_contribs=approx)
-        values = contribs[:, :-1]
+        values = (
+            pred_contribs(model, matrix, approx=True)
+            if approx
+            else exact_contributions(model, matrix)
+        )
     elif isinstance(model, Pipeline) and isinstance(model[-1], LogisticRegression):
         scaled = np.asarray(model[:-1].transform(matrix), dtype=float)
         values = scaled * model[-1].coef_[0]

@@ -131,7 +131,7 @@ class Scorer:
         modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
         contributions = None
         if modelled.any():
-            approx = policy.params.reasons.contributions == "approx"
+            approx = policy.params.reasons.contributions == "saabas_approximate"
             contributions = raw_feature_contributions(
                 self.pipeline[-1], matrix.loc[modelled], approx
             )
