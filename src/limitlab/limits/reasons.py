@@ -28,6 +28,12 @@ def feature_reason(feature: str, policy: Policy) -> str:
     return catalogue.features.get(feature, catalogue.default_feature.format(feature=feature))
 
 
+def driver_order(values: np.ndarray) -> np.ndarray:
+    """Per row, the columns of the largest contributions, largest first (ties by column order):
+    the model drivers a reason list has room for."""
+    return np.argsort(-values, axis=1, kind="stable")[:, : N_REASONS - 1]
+
+
 def principal_reasons(
     decisions: pd.DataFrame,
     contributions: pd.DataFrame | None,
@@ -48,7 +54,7 @@ def principal_reasons(
     if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
         names = np.asarray([feature_reason(c, policy) for c in contributions.columns], dtype=object)
-        top = np.argsort(-values, axis=1, kind="stable")[:, : N_REASONS - 1]
+        top = driver_order(values)
         drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], "")
         rows = decisions.index.get_indexer(contributions.index)
         low = below[rows]
