@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -565,6 +566,28 @@ def test_guarded_server_scores_csv_and_json_alike(guarded: tuple[str, pd.DataFra
     _, as_json = post(f"{base}/invocations", split_body(rows))
     _, as_csv = post(f"{base}/invocations", rows.to_csv(index=False).encode(), "text/csv")
     assert json.loads(as_csv) == json.loads(as_json)
+
+
+@pytest.mark.server
+def test_concurrent_requests_get_the_answers_they_get_alone(
+    guarded: tuple[str, pd.DataFrame],
+) -> None:
+    base, rows = guarded
+    singles = [split_body(rows.iloc[[i]]) for i in range(len(rows))]
+    alone = [post(f"{base}/invocations", body) for body in singles]
+    assert all(status == 200 for status, _ in alone), alone
+    bad = rows.head(2).astype(object)
+    bad.loc[bad.index[1], "Debt"] = -5.0
+    bodies = [*singles * 4, split_body(bad), split_body(rows)]
+    with ThreadPoolExecutor(max_workers=20) as pool:  # joined by the server's batcher
+        answers = list(pool.map(lambda body: post(f"{base}/invocations", body), bodies))
+    for i, (status, text) in enumerate(answers[: len(singles) * 4]):
+        assert (status, json.loads(text)) == (200, json.loads(alone[i % len(singles)][1]))
+    status, text = answers[-2]
+    assert status == 400 and "row 1: Debt: -5.0 is negative" in text, (status, text)
+    status, text = answers[-1]
+    together = json.loads(text)["predictions"]
+    assert status == 200 and together == [json.loads(t)["predictions"][0] for _, t in alone]
 
 
 def test_batch_scoring_matches_the_pipeline_and_quarantines_bad_rows(

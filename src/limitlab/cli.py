@@ -157,13 +157,18 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 5001,
     workers: Annotated[int, typer.Option(min=0, help="Server processes (0: one per core).")] = 0,
     max_rows: Annotated[int, typer.Option(min=1, help="Rows per request; more get 413.")] = 10_000,
+    batch_rows: Annotated[
+        int, typer.Option(min=1, help="Rows of concurrent requests scored in one call (1: alone).")
+    ] = 256,
 ) -> None:
-    """Serve a registered model with MLflow's scoring server behind limitlab's request guard."""
+    """Serve a registered model with MLflow's scoring server behind limitlab's request guard;
+    concurrent small requests are scored together in one call of the model."""
     import os
 
     import mlflow
 
     from limitlab.serving.batch import load_limit_model
+    from limitlab.serving.batching import BATCH_ROWS_VARIABLE
     from limitlab.serving.pyfunc import MAX_ROWS_VARIABLE
     from limitlab.serving.server import MODEL_VARIABLE
     from limitlab.tracking.store import tracking_uri
@@ -172,10 +177,12 @@ def serve(
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     with stop_on_bad_input():
         load_limit_model(model)  # an unknown alias or a changed file: one line, before binding
-    os.environ.update({MODEL_VARIABLE: model, MAX_ROWS_VARIABLE: str(max_rows)})
+    os.environ.update({MODEL_VARIABLE: model, MAX_ROWS_VARIABLE: str(max_rows),
+                       BATCH_ROWS_VARIABLE: str(batch_rows)})  # fmt: skip
     workers = workers or os.cpu_count() or 1
     typer.echo(f"serving {model} on http://{host}:{port} with {workers} worker(s), "
-               f"at most {max_rows:,} rows per request")  # fmt: skip
+               f"at most {max_rows:,} rows per request, concurrent requests joined up to "
+               f"{batch_rows:,} rows")  # fmt: skip
     command = [sys.executable, "-m", "uvicorn", "--factory", "limitlab.serving.server:create_app",
                "--host", host, "--port", str(port), "--workers", str(workers),
                "--log-level", "warning"]  # fmt: skip

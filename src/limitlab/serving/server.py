@@ -4,12 +4,15 @@ The guard answers what MLflow would answer with the request echoed back or a sta
 body that is not JSON (or not UTF-8), a JSON body without exactly one table key, a repeated
 column, and a request with more rows than the limit (413, naming the limit). A CSV body is
 passed on as a JSON table of its text, so the model's own validation reads every value. Every
-other request goes to MLflow's server unchanged; error answers lose any ``stack_trace`` field
-on the way out.
+JSON table without ``params`` is parsed as MLflow's server parses it and scored through the
+:mod:`~limitlab.serving.batching` batcher, which joins concurrent requests into one call of the
+same pyfunc model; every other request goes to MLflow's server unchanged. Error answers lose any
+``stack_trace`` field on the way out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from limitlab.errors import StateError
+from limitlab.serving.batching import BATCH_ROWS, BATCH_ROWS_VARIABLE, Batcher
 from limitlab.serving.pyfunc import max_rows
 
 MODEL_VARIABLE = "LIMITLAB_SERVE_MODEL"
@@ -134,18 +139,16 @@ def without_stack_trace(body: bytes) -> bytes:
 
 async def answer(send: Send, status: int, message: str) -> None:
     code = "REQUEST_LIMIT_EXCEEDED" if status == 413 else "BAD_REQUEST"
-    body = json.dumps({"error_code": code, "message": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, status, json.dumps({"error_code": code, "message": message}).encode())
 
 
 class RequestGuard:
     """ASGI middleware in front of MLflow's scoring server (see the module docstring)."""
 
-    def __init__(self, app: App, limit: int | None) -> None:
+    def __init__(self, app: App, limit: int | None, scoring: BatchedScoring | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.scoring = scoring
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") != "/invocations":
@@ -166,7 +169,58 @@ class RequestGuard:
             if refusal is not None:
                 await answer(send, *refusal)
                 return
+            if self.scoring is not None and plain_json(headers):
+                payload = json.loads(body)
+                if "params" not in payload:
+                    await respond(send, *await self.scoring.answer(payload))
+                    return
         await self.app(scope, replay(body), clean_errors(send))
+
+
+def plain_json(headers: dict[bytes, bytes]) -> bool:
+    """A JSON content type with no parameter but ``charset=utf-8`` (others go to MLflow)."""
+    parts = headers.get(b"content-type", b"").decode("latin-1").lower().split(";")[1:]
+    return all(p.strip().replace(" ", "") in ("", "charset=utf-8") for p in parts)
+
+
+class BatchedScoring:
+    """``/invocations`` for one pyfunc model: MLflow's parsing, the model's ``predict`` through a
+    :class:`~limitlab.serving.batching.Batcher`, MLflow's answer format and error bodies."""
+
+    def __init__(self, model: Any, batch_rows: int = BATCH_ROWS, timeout: float | None = None):
+        self.model = model
+        self.schema = model.metadata.get_input_schema()
+        self.batcher = Batcher(model.predict, batch_rows)
+        self.timeout = timeout
+
+    async def answer(self, payload: dict) -> tuple[int, bytes]:
+        """``(status, JSON body)`` for a decoded request."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.pyfunc.scoring_server import infer_and_parse_data, predictions_to_json
+
+        try:
+            frame = infer_and_parse_data(payload, self.schema)
+            if not isinstance(frame, pd.DataFrame):
+                frame = pd.DataFrame(frame)
+            decisions = await asyncio.wait_for(self.batcher.score(frame), self.timeout)
+        except MlflowException as exc:
+            return exc.get_http_status_code(), without_stack_trace(exc.serialize_as_json().encode())
+        except TimeoutError:
+            return 504, b"Request processing time exceeded limit"
+        except Exception:
+            log.exception("scoring failed")
+            message = {"error_code": "INTERNAL_ERROR",
+                       "message": "internal error while scoring; see the server log"}  # fmt: skip
+            return 500, json.dumps(message).encode()
+        out = io.StringIO()
+        predictions_to_json(decisions, out)
+        return 200, out.getvalue().encode()
+
+
+async def respond(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def with_content_type(scope: Scope, content_type: str, length: int) -> list:
@@ -223,9 +277,19 @@ def clean_errors(send: Send) -> Send:
     return wrapped
 
 
+def batch_rows() -> int:
+    """Rows per joint scoring call, from the environment (1: every request alone)."""
+    value = os.environ.get(BATCH_ROWS_VARIABLE, "").strip() or str(BATCH_ROWS)
+    if not value.isdigit() or int(value) < 1:
+        raise StateError(f"{BATCH_ROWS_VARIABLE}={value!r}; expected a positive whole number")
+    return int(value)
+
+
 def create_app() -> App:
     """The guarded server for the model named by ``LIMITLAB_SERVE_MODEL`` (uvicorn factory)."""
+    from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
     from mlflow.pyfunc import load_model, scoring_server
 
     model = load_model(os.environ[MODEL_VARIABLE])
-    return RequestGuard(scoring_server.init(model), max_rows())
+    scoring = BatchedScoring(model, batch_rows(), MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get())
+    return RequestGuard(scoring_server.init(model), max_rows(), scoring)
