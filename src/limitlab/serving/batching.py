@@ -43,15 +43,14 @@ def joint_groups(waiting: list[Pending], batch_rows: int) -> list[list[Pending]]
     ``batch_rows`` rows a group (a larger request alone), in arrival order within a group."""
     groups: list[list[Pending]] = []
     open_groups: dict[tuple, list[Pending]] = {}
+    open_rows: dict[tuple, int] = {}  # rows in each open group
     for pending in waiting:
-        rows = len(pending.frame)
-        group = open_groups.get(pending.key)
-        if group is None or sum(len(p.frame) for p in group) + rows > batch_rows:
-            group = []
-            groups.append(group)
-            if rows < batch_rows:
-                open_groups[pending.key] = group
-        group.append(pending)
+        rows, key = len(pending.frame), pending.key
+        if key not in open_groups or open_rows[key] + rows > batch_rows:
+            groups.append([])
+            open_groups[key], open_rows[key] = groups[-1], 0
+        open_groups[key].append(pending)
+        open_rows[key] += rows
     return groups
 
 
@@ -85,7 +84,7 @@ class Batcher:
         self.predict = predict
         self.batch_rows = batch_rows
         self.queue: asyncio.Queue[Pending] | None = None
-        self.calls = 0  # joint or single scoring calls made, for the load benchmark's figures
+        self.calls = 0  # scoring calls made (joint or single)
 
     async def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The answer to one request's rows; raises what scoring them alone would raise."""

@@ -76,8 +76,8 @@ def table_rows(payload: Any) -> int:
     raise ValueError(f'expected "{keys[0]}" to hold rows, got a JSON {type(table).__name__}')
 
 
-def check_json_body(body: bytes, limit: int | None) -> tuple[int, str] | None:
-    """``(status, message)`` for a JSON body to refuse, or ``None`` to pass it on."""
+def read_json_body(body: bytes, limit: int | None) -> tuple[int, str] | dict:
+    """A JSON body's decoded table request, or ``(status, message)`` to refuse it."""
     try:
         payload = json.loads(body)
     except UnicodeDecodeError as exc:
@@ -95,7 +95,7 @@ def check_json_body(body: bytes, limit: int | None) -> tuple[int, str] | None:
             f"{rows:,} rows in one request; the limit is {limit:,} (score files with "
             "`limitlab score`)"
         )
-    return None
+    return payload
 
 
 def csv_as_json(body: bytes, limit: int | None) -> tuple[int, str] | bytes:
@@ -165,15 +165,13 @@ class RequestGuard:
             body, content_type = converted, JSON_TYPES[0]
             scope = {**scope, "headers": with_content_type(scope, content_type, len(body))}
         if content_type in JSON_TYPES:
-            refusal = check_json_body(body, self.limit)
-            if refusal is not None:
-                await answer(send, *refusal)
+            payload = read_json_body(body, self.limit)
+            if isinstance(payload, tuple):
+                await answer(send, *payload)
                 return
-            if self.scoring is not None and plain_json(headers):
-                payload = json.loads(body)
-                if "params" not in payload:
-                    await respond(send, *await self.scoring.answer(payload))
-                    return
+            if self.scoring is not None and plain_json(headers) and "params" not in payload:
+                await respond(send, *await self.scoring.answer(payload))
+                return
         await self.app(scope, replay(body), clean_errors(send))
 
 
@@ -188,7 +186,6 @@ class BatchedScoring:
     :class:`~limitlab.serving.batching.Batcher`, MLflow's answer format and error bodies."""
 
     def __init__(self, model: Any, batch_rows: int = BATCH_ROWS, timeout: float | None = None):
-        self.model = model
         self.schema = model.metadata.get_input_schema()
         self.batcher = Batcher(model.predict, batch_rows)
         self.timeout = timeout
