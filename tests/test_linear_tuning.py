@@ -43,7 +43,7 @@ def training_set(frame: pd.DataFrame) -> TrainingSet:
 TRAIN, VALID = applicants(1500, 1), applicants(600, 2)
 DATA = training_set(TRAIN)
 SPACE = TuneParams(scorecard={"n_trials": 6}, logistic={"n_trials": 6},
-                   random_forest={"n_trials": 4})  # fmt: skip
+                   random_forest={"n_trials": 4}, spline={"n_trials": 4})  # fmt: skip
 FOREST = {"n_estimators": 50}  # small forests: fast trials
 
 
@@ -74,6 +74,9 @@ def test_each_family_is_tuned_in_its_own_study_within_the_space_and_repeatably()
     forest = best["random_forest"]["params"]
     assert 3 <= forest["max_depth"] <= 12 and 0.1 <= forest["colsample_bynode"] <= 0.8
     assert 0.5 <= forest["min_child_weight"] <= 20.0
+    spline = best["spline"]["params"]
+    assert 3 <= spline["n_knots"] <= 8 and 0.1 <= spline["alpha"] <= 100.0
+    assert best["spline"]["study_name"].startswith("spline-")
     assert run_studies() == best  # the same seed and data: the same trials and the same best
 
 
@@ -88,9 +91,10 @@ def test_fixed_settings_outside_the_space_are_not_a_trial() -> None:
 
 
 def test_no_trials_keeps_the_fixed_settings() -> None:
-    best = run_studies(TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 0},
-                                  random_forest={"n_trials": 0}))  # fmt: skip
-    assert best == {f: {"tuned": False} for f in ("scorecard", "logistic", "random_forest")}
+    none = {"n_trials": 0}
+    best = run_studies(TuneParams(scorecard=none, logistic=none, random_forest=none, spline=none))
+    assert best == {f: {"tuned": False}
+                    for f in ("scorecard", "logistic", "spline", "random_forest")}  # fmt: skip
     train = TrainParams(logistic_c=0.3, scorecard=SCORECARD)
     assert tuned_settings(train, best) == train
 
@@ -106,6 +110,11 @@ def test_the_tuned_settings_reach_the_fitted_models() -> None:
         "max_depth": 3, "colsample_bynode": 0.5, "min_child_weight": 2.0}}})  # fmt: skip
     grown = fit_family("random_forest", DATA, forest, 0)[-1]
     assert (grown.max_depth, grown.colsample_bynode, grown.min_child_weight) == (3, 0.5, 2.0)
+    smooth = tuned_settings(
+        train, {"spline": {"tuned": True, "params": {"n_knots": 4, "alpha": 3.5}}}
+    )
+    gam = fit_family("spline", DATA, smooth, 0)[-1]
+    assert (gam.n_knots, gam.alpha) == (4, 3.5)
     logistic = fit_family("logistic", DATA, train, 0)[-1]
     assert logistic.named_steps["logit"].C == 0.01
     card = fit_family("scorecard", DATA, train, 0)[-1]
@@ -171,7 +180,7 @@ def test_a_bad_logistic_range_is_refused_naming_the_key() -> None:
 
 def test_the_best_trial_replaces_the_fixed_settings_only_beyond_noise() -> None:
     space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 8, "c": [1e-4, 10.0]},
-                       random_forest={"n_trials": 0})  # fmt: skip
+                       random_forest={"n_trials": 0}, spline={"n_trials": 0})  # fmt: skip
 
     def chosen(c: float, valid: pd.DataFrame) -> dict:
         train = TrainParams(seed=3, scorecard=SCORECARD, logistic_c=c)
@@ -195,8 +204,9 @@ def test_special_codes_on_a_categorical_column_are_refused_naming_it() -> None:
 
 def test_a_family_left_out_of_train_families_gets_no_study() -> None:
     space = TuneParams(scorecard={"n_trials": 0}, logistic={"n_trials": 0},
-                       random_forest={"n_trials": 4})  # fmt: skip
+                       random_forest={"n_trials": 4}, spline={"n_trials": 4})  # fmt: skip
     train = TrainParams(families=["scorecard", "logistic"], random_forest=FOREST)
     best, records, _ = tune_linear(optuna.storages.InMemoryStorage(), "d", space, train, DATA,
                                    VALID, progress=False)  # fmt: skip
     assert best["random_forest"] == {"tuned": False} and "random_forest" not in records
+    assert best["spline"] == {"tuned": False} and "spline" not in records

@@ -190,6 +190,27 @@ class RandomForestSearch(_Section):
         return _search_range(bounds, 0.0, float("inf"))
 
 
+class SplineSearch(_Section):
+    """Optuna search over the spline family's knots per column and its ridge penalty (log scale).
+
+    ``n_trials: 0`` keeps the fixed ``train.spline`` settings.
+    """
+
+    n_trials: int = Field(20, ge=0)
+    n_knots: tuple[int, int] = (3, 8)
+    alpha: tuple[float, float] = (0.1, 100.0)
+
+    @field_validator("n_knots")
+    @classmethod
+    def _knots(cls, bounds: tuple[int, int]) -> tuple[int, int]:
+        return _search_range(bounds, 2, 30)
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        return _search_range(bounds, 0.0, float("inf"))
+
+
 def _search_range(bounds: tuple, low: float, high: float) -> tuple:
     """A search range ``[a, b]`` with ``low < a <= b <= high``."""
     if not (low < bounds[0] <= bounds[1] <= high):
@@ -231,9 +252,12 @@ class TuneParams(_Section):
     scorecard: ScorecardSearch = ScorecardSearch()
     logistic: LogisticSearch = LogisticSearch()
     random_forest: RandomForestSearch = RandomForestSearch()
+    spline: SplineSearch = SplineSearch()
 
 
-Family = Literal["xgboost", "additive", "scorecard", "logistic", "random_forest", "ensemble"]
+Family = Literal[
+    "xgboost", "additive", "scorecard", "logistic", "spline", "random_forest", "ensemble"
+]
 
 
 class ScorecardParams(_Section):
@@ -262,6 +286,14 @@ class RandomForestParams(_Section):
     min_child_weight: float = Field(1.0, ge=0.0)
 
 
+class SplineParams(_Section):
+    """The spline family: a logistic GAM on cubic I-splines per column, monotone where the spec
+    declares it (with ``train.monotone``), smoothed by a ridge penalty."""
+
+    n_knots: int = Field(5, ge=3, le=30)  # quantile knots per numeric column, ends included
+    alpha: float = Field(10.0, gt=0.0)  # ridge penalty (larger: smoother curves)
+
+
 class TrainParams(_Section):
     """Model families, champion selection on out-of-fold predictions, and calibration."""
 
@@ -271,6 +303,7 @@ class TrainParams(_Section):
         "additive",
         "scorecard",
         "logistic",
+        "spline",
         "random_forest",
         "ensemble",
     ]
@@ -280,6 +313,7 @@ class TrainParams(_Section):
     simplicity: list[Family] = [
         "scorecard",
         "logistic",
+        "spline",
         "additive",
         "xgboost",
         "random_forest",
@@ -296,6 +330,7 @@ class TrainParams(_Section):
     dask_threads_per_worker: int = Field(1, ge=1)
     scorecard: ScorecardParams = ScorecardParams()
     random_forest: RandomForestParams = RandomForestParams()
+    spline: SplineParams = SplineParams()
 
     @model_validator(mode="after")
     def _champion_is_trained(self) -> TrainParams:

@@ -2,8 +2,9 @@
 
 XGBoost and its random forest: exact TreeSHAP contributions (``pred_contribs``, or WOODELF's
 same values on large batches: :mod:`limitlab.models.tree_shap`). The additive
-family: the same exact values, read from its lookup tables. Logistic regression: coefficient
-times the standardised value, i.e. the contribution relative to an average applicant.
+family: the same exact values, read from its lookup tables. The spline family: each column's
+curve less its training mean, exact since the model is a sum of curves. Logistic regression:
+coefficient times the standardised value, i.e. the contribution relative to an average applicant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from limitlab.features.transformers import MISSING_FLAG
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.families import ScorecardModel
+from limitlab.models.spline import SplineGAM
 from limitlab.models.tree_shap import exact_contributions, pred_contribs
 
 
@@ -37,7 +39,7 @@ def column_contributions(
     """
     if isinstance(model, ScorecardModel):
         return model.contributions(matrix)
-    if isinstance(model, AdditiveBoosting):
+    if isinstance(model, AdditiveBoosting | SplineGAM):
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         values = (

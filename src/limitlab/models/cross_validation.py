@@ -189,6 +189,7 @@ def cross_validate(
             "scorecard": params.tune.scorecard.n_trials,
             "logistic": params.tune.logistic.n_trials,
             "random_forest": params.tune.random_forest.n_trials,
+            "spline": params.tune.spline.n_trials,
         },
         "families": summary.reset_index().to_dict("records"),
         "champion_chosen": {k: int(v) for k, v in chosen.items()},

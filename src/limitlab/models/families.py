@@ -1,5 +1,5 @@
 """PD model families: XGBoost (monotone where declared), a points scorecard, logistic regression,
-XGBoost's random forest.
+a penalised-spline GAM (:mod:`limitlab.models.spline`), XGBoost's random forest.
 
 Every trained family is saved as a scikit-learn ``Pipeline`` from raw applicant columns to PD:
 ``features`` (the fitted feature pipeline, or the derived ratios alone for the scorecard) then
@@ -25,7 +25,7 @@ from limitlab.errors import InputError
 from limitlab.features.transformers import MISSING_FLAG, validate_input
 from limitlab.models.targets import check_binary_target
 
-FAMILIES = ("xgboost", "additive", "scorecard", "logistic", "random_forest")
+FAMILIES = ("xgboost", "additive", "scorecard", "logistic", "spline", "random_forest")
 N_THREADS = 2
 
 

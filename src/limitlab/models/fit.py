@@ -28,6 +28,7 @@ from limitlab.models.families import (
     make_xgboost,
     monotone_constraints,
 )
+from limitlab.models.spline import SplineGAM
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ class TunedXGBoost:
 
 def with_tuned(train: TrainParams, family: str, settings: dict[str, Any]) -> TrainParams:
     """``train`` with one family's tuned settings: the scorecard's binning (``max_n_bins``,
-    ``min_bin_size``, ``monotonic_trend``, ``use_special_codes``), the logistic ``c`` or the
-    random forest's trees (``max_depth``, ``colsample_bynode``, ``min_child_weight``)."""
+    ``min_bin_size``, ``monotonic_trend``, ``use_special_codes``), the logistic ``c``, the
+    spline family's ``n_knots`` and ``alpha`` or the random forest's trees (``max_depth``,
+    ``colsample_bynode``, ``min_child_weight``)."""
+    if family == "spline":
+        return train.model_copy(update={"spline": train.spline.model_copy(update=settings)})
     if family == "random_forest":
         forest = train.random_forest.model_copy(update=settings)
         return train.model_copy(update={"random_forest": forest})
@@ -86,9 +90,9 @@ def fit_family(
 
     The scorecard bins raw columns (plus the derived ratios), so its ``features`` step is the
     ratios alone; XGBoost and the additive family (``tuned``, the family's own study, required),
-    logistic regression and the random forest (monotone as the spec declares when
-    ``train.monotone``) read the feature matrix. ``fit_xgboost`` replaces the local XGBoost
-    fit (for example on a Dask cluster).
+    logistic regression, the spline family and the random forest (the last two monotone as the
+    spec declares when ``train.monotone``) read the feature matrix. ``fit_xgboost`` replaces
+    the local XGBoost fit (for example on a Dask cluster).
     """
     if family not in FAMILIES:
         raise InputError(f"model family {family!r}; expected one of {list(FAMILIES)}")
@@ -109,9 +113,13 @@ def fit_family(
     elif family == "additive":
         model = AdditiveBoosting(tuned.params, tuned.n_estimators, tuned.monotone, seed)
         model = model.fit(data.x, data.y)
-    elif family == "random_forest":
+    elif family in ("spline", "random_forest"):
         monotone = monotone_constraints(list(data.x.columns), data.spec) if train.monotone else {}
-        model = make_random_forest(train.random_forest, seed, monotone).fit(data.x, data.y)
+        model = (
+            SplineGAM(train.spline.n_knots, train.spline.alpha, monotone)
+            if family == "spline"
+            else make_random_forest(train.random_forest, seed, monotone)
+        ).fit(data.x, data.y)
     else:
         model = make_logistic(train.logistic_c, seed).fit(data.x, data.y)
     return Pipeline([("features", data.features), ("model", model)])

@@ -1,5 +1,6 @@
 """Optuna studies for the families fitted without early stopping: the scorecard's binning, the
-logistic regression's regularisation and the random forest's trees.
+logistic regression's regularisation, the spline family's knots and smoothing and the random
+forest's trees.
 
 Each family has a study of its own, in the same storage as XGBoost's, named after its data and
 search space (so a changed space starts a new study and more trials extend the same one). A trial
@@ -35,7 +36,7 @@ from limitlab.models.tuning import (
     tune,
 )
 
-LINEAR = ("scorecard", "logistic", "random_forest")  # the families these studies tune
+LINEAR = ("scorecard", "logistic", "spline", "random_forest")  # the families these studies tune
 METRIC = "valid_log_loss"
 
 
@@ -43,6 +44,11 @@ def suggest_settings(family: str, trial: optuna.Trial, params: TuneParams) -> di
     """One draw of ``family``'s settings, keyed as :func:`limitlab.models.fit.with_tuned` reads."""
     if family == "logistic":
         return {"c": trial.suggest_float("c", *params.logistic.c, log=True)}
+    if family == "spline":
+        return {
+            "n_knots": trial.suggest_int("n_knots", *params.spline.n_knots),
+            "alpha": trial.suggest_float("alpha", *params.spline.alpha, log=True),
+        }
     if family == "random_forest":
         forest = params.random_forest
         return {
@@ -83,9 +89,9 @@ def fixed_settings(family: str, params: TuneParams, train: TrainParams) -> dict[
     if family == "logistic":
         low, high = params.logistic.c
         return {"c": train.logistic_c} if low <= train.logistic_c <= high else None
-    if family == "random_forest":
-        space, fixed = params.random_forest, train.random_forest
-        keys = ("max_depth", "colsample_bynode", "min_child_weight")
+    if family in ("spline", "random_forest"):
+        space, fixed = getattr(params, family), getattr(train, family)
+        keys = [k for k in type(space).model_fields if k != "n_trials"]
         inside = all(low <= getattr(fixed, k) <= high for k in keys for low, high in
                      [getattr(space, k)])  # fmt: skip
         return {k: getattr(fixed, k) for k in keys} if inside else None
@@ -106,6 +112,7 @@ def linear_study_name(family: str, data_digest: str, params: TuneParams, train: 
     fixed = {
         "scorecard": train.scorecard.model_dump(mode="json"),
         "logistic": train.logistic_c,
+        "spline": train.spline.model_dump(mode="json"),
         "random_forest": train.random_forest.model_dump(mode="json"),
     }[family]
     text = json.dumps({"data": data_digest, "space": space, "fixed": fixed, "seed": params.seed},
@@ -146,10 +153,10 @@ def tune_linear(
     valid: pd.DataFrame,
     progress: bool | None = None,
 ) -> tuple[dict[str, dict], dict[str, list[dict]], dict[str, dict]]:
-    """Run the scorecard's, the logistic regression's and the random forest's studies to their
-    ``n_trials``; models are fitted with ``train.seed``, and ``train``'s settings of each family
-    are the fixed ones (the first trial, and what the search leaves alone: points scaling,
-    special codes, the forest's size).
+    """Run the scorecard's, the logistic regression's, the spline family's and the random
+    forest's studies to their ``n_trials``; models are fitted with ``train.seed``, and
+    ``train``'s settings of each family are the fixed ones (the first trial, and what the search
+    leaves alone: points scaling, special codes, the forest's size).
 
     Returns per family the best trial (``{"tuned": False}`` when ``n_trials`` is 0 or the family
     is not in ``train.families``), the trial

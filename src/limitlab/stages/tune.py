@@ -1,6 +1,7 @@
 """``limitlab tune [--workers N]``: Optuna over XGBoost, the additive family (XGBoost with one
-column per tree), the scorecard's binning, the logistic regression's regularisation and the random
-forest's trees, each in a persistent, resumable study of its own (N workers share XGBoost's)."""
+column per tree), the scorecard's binning, the logistic regression's regularisation, the spline
+family's knots and smoothing and the random forest's trees, each in a persistent, resumable
+study of its own (N workers share XGBoost's)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from limitlab.models.tuning import (
 from limitlab.stages.common import load_xy
 
 PARAMS = ("tune", "train.families", "train.monotone", "train.seed", "train.scorecard",
-          "train.logistic_c", "train.random_forest")  # fmt: skip
+          "train.logistic_c", "train.random_forest", "train.spline")  # fmt: skip
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "models",
         "paths.py", "secrets.py", "stages/common.py")  # fmt: skip
 
@@ -63,8 +64,8 @@ def _linear_studies(
     p: TuneParams,
     train: TrainParams,
 ) -> tuple[dict, dict, dict]:
-    """The scorecard's, the logistic regression's and the random forest's studies, on the raw
-    train and valid rows."""
+    """The studies of the families fitted without early stopping, on the raw train and valid
+    rows."""
     spec = DatasetSpec.from_json(paths.SPEC)
     raw = {n: pd.read_parquet(paths.split_path(n)) for n in ("train", "valid")}
     x_train, y_train = load_xy("train")
@@ -114,6 +115,7 @@ def run(params: Params, workers: int | None = None) -> dict:
         scorecard=params.train.scorecard,
         logistic_c=params.train.logistic_c,
         random_forest=params.train.random_forest,
+        spline=params.train.spline,
     )
     linear, linear_records, linear_timings = _linear_studies(storage, params.tune, fixed)
     seconds = time.perf_counter() - started

@@ -27,7 +27,7 @@ def contributions(scorer: Scorer, applicants: pd.DataFrame) -> pd.DataFrame:
     if found is None:
         raise InputError(
             f"{type(scorer.pipeline[-1]).__name__} gives no per-feature contributions; expected "
-            "an XGBoost, additive, scorecard, logistic, random forest or ensemble champion"
+            "an XGBoost, additive, scorecard, logistic, spline, random forest or ensemble champion"
         )
     return found
 
