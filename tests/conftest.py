@@ -18,7 +18,8 @@ PROJECT_FILES = ("dvc.yaml", "params.yaml", "pyproject.toml", "data/raw", "src",
 NOTEBOOKS = REPO / "notebooks"
 FAST_TUNE = {"n_trials": 3, "max_estimators": 150, "early_stopping_rounds": 20,
              "additive_n_trials": 3, "scorecard": {"n_trials": 3},
-             "logistic": {"n_trials": 3}, "random_forest": {"n_trials": 3}}  # fmt: skip
+             "logistic": {"n_trials": 3}, "random_forest": {"n_trials": 3},
+             "spline": {"n_trials": 3}}  # fmt: skip
 
 
 TEST_ENV = {

@@ -16,6 +16,7 @@ from limitlab.errors import InputError
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, tuned_settings
 from limitlab.models.linear_tuning import fixed_settings, linear_study_name, tune_linear
+from limitlab.models.tuning import study_name
 from tests.test_config import base_params
 
 SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
@@ -210,3 +211,13 @@ def test_a_family_left_out_of_train_families_gets_no_study() -> None:
                                    VALID, progress=False)  # fmt: skip
     assert best["random_forest"] == {"tuned": False} and "random_forest" not in records
     assert best["spline"] == {"tuned": False} and "spline" not in records
+
+
+def test_another_familys_search_space_leaves_xgboosts_study_name_alone() -> None:
+    name = study_name("d", SPACE, {})
+    changes = (("spline", {"alpha": (1.0, 5.0)}), ("random_forest", {"max_depth": (2, 4)}),
+               ("logistic", {"c": (0.1, 1.0)}))  # fmt: skip
+    for family, update in changes:
+        other = SPACE.model_copy(update={family: getattr(SPACE, family).model_copy(update=update)})
+        assert study_name("d", other, {}) == name, family
+    assert study_name("d", SPACE.model_copy(update={"max_depth": (2, 3)}), {}) != name

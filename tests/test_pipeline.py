@@ -87,7 +87,7 @@ def test_repro_runs_every_stage_and_reports(built: tuple[Path, str]) -> None:
     assert 0.75 < evaluate["auc"] < 0.95  # credit_scoring AUCs in the literature are ~0.83
     assert evaluate["gini"] == pytest.approx(2 * evaluate["auc"] - 1)
     assert set(evaluate["models"]) == {
-        "xgboost", "additive", "scorecard", "logistic", "random_forest", "ensemble"
+        "xgboost", "additive", "scorecard", "logistic", "spline", "random_forest", "ensemble"
     }  # fmt: skip
     assert evaluate["auc_ci95_low"] < evaluate["auc"] < evaluate["auc_ci95_high"]
     calibration = evaluate["calibration"]
@@ -209,6 +209,7 @@ def test_champion_is_chosen_and_calibrated_on_out_of_fold_pds(built: tuple[Path,
         "additive",
         "scorecard",
         "logistic",
+        "spline",
         "random_forest",
         "ensemble",
     }
@@ -265,13 +266,13 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
     )
     by_family = {
         family: [c for c in children if c.info.run_name.startswith(f"{family}-trial-")]
-        for family in ("xgboost", "additive", "scorecard", "logistic", "random_forest")
+        for family in ("xgboost", "additive", "scorecard", "logistic", "spline", "random_forest")
     }  # each family's study: its trials as child runs
     assert {f: len(c) for f, c in by_family.items()} == {
         "xgboost": FAST_TUNE["n_trials"], "additive": 3, "scorecard": 3, "logistic": 3,
-        "random_forest": 3,
+        "spline": 3, "random_forest": 3,
     }  # fmt: skip
-    assert len(children) == FAST_TUNE["n_trials"] + 12
+    assert len(children) == FAST_TUNE["n_trials"] + 15
     best = read(root, "models/tune/best_params.json")
     linear = read(root, "models/tune/linear_best_params.json")
     additive = read(root, "models/tune/additive_best_params.json")
@@ -289,7 +290,9 @@ def test_mlflow_run_holds_params_metrics_plots_lineage_and_trials(built: tuple[P
         first = [c for c in runs if c.info.run_name.endswith("-trial-000")]
         assert first[0].data.params["fixed_settings"] == "True"  # train's settings go first
     tuned = read(root, "reports/metrics/train.json")["tuned"]
-    assert tuned == {f: linear[f]["params"] for f in ("scorecard", "logistic", "random_forest")}
+    assert tuned == {
+        f: linear[f]["params"] for f in ("scorecard", "logistic", "spline", "random_forest")
+    }
     assert data.params["best.logistic.c"] == str(linear["logistic"]["params"]["c"])
     # the store lives at the project root, with artifacts beside it
     assert (root / "mlflow.db").is_file() and (root / "mlartifacts").is_dir()
@@ -767,7 +770,7 @@ def test_queued_sweep_logs_to_the_main_store_and_notebooks_find_it(
     # but for the logistic study of queued-c, whose fixed C (its first trial) names a new study
     (first,) = [r for r in runs if "dvc.experiment" not in r.data.tags][:1]
     for name, found in by_exp.items():
-        for family in ("xgboost", "additive", "scorecard", "logistic", "random_forest"):
+        for family in ("xgboost", "additive", "scorecard", "logistic", "spline", "random_forest"):
             linked = found.data.tags.get(f"trials.{family}.logged_by")
             new = name == "queued-c" and family == "logistic"
             assert linked == (None if new else first.info.run_id), (name, family)
@@ -913,8 +916,8 @@ def test_cross_validation_command_prints_and_writes_the_table(tmp_path: Path) ->
                "--trials", "2", "--output", "cv.json"], root).stdout  # fmt: skip
     assert "german_credit: 1 x 2-fold CV" in out
     result = read(root, "cv.json")
-    families = ["xgboost", "additive", "scorecard", "logistic", "random_forest", "ensemble",
-                "champion"]  # fmt: skip
+    families = ["xgboost", "additive", "scorecard", "logistic", "spline", "random_forest",
+                "ensemble", "champion"]  # fmt: skip
     assert [f["family"] for f in result["families"]] == families
     assert all(0.6 < f["auc_mean"] < 0.9 for f in result["families"])
     assert len(result["folds_detail"]) == 2 * len(families)

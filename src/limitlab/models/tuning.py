@@ -40,7 +40,8 @@ PRUNING_METRIC = "validation_0-auc"
 _RANGES_LOG = {"learning_rate", "reg_lambda", "min_child_weight"}
 _BUDGET_KEYS = {"n_trials", "timeout_seconds", "workers", "storage", "heartbeat_seconds",
                 "grace_seconds", "max_retries"}  # fmt: skip
-_OTHER_STUDIES = {"scorecard", "logistic", "additive_n_trials", "change_alpha"}  # not its space
+_OTHER_STUDIES = {"scorecard", "logistic", "spline", "random_forest", "additive_n_trials",
+                  "change_alpha"}  # other families' studies, not its space  # fmt: skip
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED)
 PENDING = (TrialState.RUNNING, TrialState.WAITING)
 SURPLUS = "surplus"
