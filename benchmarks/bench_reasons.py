@@ -1,7 +1,8 @@
 """Scoring with limits and four reasons against the raw predict of the same model, per family.
 
 For XGBoost (exact TreeSHAP and the approximate Saabas attribution), the random forest (exact
-TreeSHAP) and the additive family (exact contributions from lookup tables): the full path
+TreeSHAP), the additive family (exact contributions from lookup tables) and the spline family
+(exact contributions: its curves): the full path
 (feature transform, PD, policy, adverse-action reasons) and, beside it, the contributions of
 every row alone (what reasons on every row would add). Needs a finished `make repro` (the
 trained families and the policy). Usage:
@@ -36,6 +37,7 @@ CASES = (
     ("xgboost", "saabas_approximate"),
     ("random_forest", "exact"),
     ("additive", "exact"),
+    ("spline", "exact"),
 )
 
 

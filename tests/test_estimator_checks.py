@@ -13,6 +13,7 @@ from limitlab.config import ScorecardParams
 from limitlab.features.transformers import DerivedRatios
 from limitlab.models.calibration import CalibratedPD
 from limitlab.models.families import ScorecardModel
+from limitlab.models.spline import SplineGAM
 
 SCORECARD_CANNOT = {
     "check_classifier_data_not_an_array": "optbinning needs string column names, not 0, 1, ...",
@@ -27,6 +28,7 @@ def expected_failures(estimator: object) -> dict[str, str]:
     [
         DerivedRatios(),
         ScorecardModel(params=ScorecardParams(max_n_bins=4)),
+        SplineGAM(n_knots=4, alpha=1.0),
         CalibratedPD(LogisticRegression(), "platt"),
         CalibratedPD(LogisticRegression(), "isotonic"),
     ],

@@ -116,8 +116,10 @@ def test_bad_settings_are_refused_naming_them(model: SplineGAM, message: str) ->
 
 
 def test_missing_values_and_wrong_columns_are_refused() -> None:
-    with pytest.raises(InputError, match="spline: column 'num__age' has missing values"):
+    with pytest.raises(InputError, match=r"spline: column 'num__age' has missing \(NaN\) or inf"):
         SplineGAM().fit(X.assign(**{"num__age": np.nan}), Y)
+    with pytest.raises(InputError, match="spline: column 'num__util' has missing"):
+        SplineGAM().fit(X.assign(**{"num__util": np.inf}), Y)
     gam = SplineGAM().fit(X, Y)
     with pytest.raises(ValueError, match="feature names"):
         gam.predict_proba(X.rename(columns={"num__age": "num__years"}))

@@ -88,11 +88,12 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
     def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
         X = validate_input(self, X, reset=reset)
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-        values = frame.to_numpy(dtype=float)
-        if np.isnan(values).any():
-            column = frame.columns[int(np.isnan(values).any(axis=0).argmax())]
+        bad = ~np.isfinite(frame.to_numpy(dtype=float))
+        if bad.any():
+            column = frame.columns[int(bad.any(axis=0).argmax())]
             raise InputError(
-                f"spline: column {column!r} has missing values; expected the imputed feature matrix"
+                f"spline: column {column!r} has missing (NaN) or infinite (inf) values; "
+                "expected the imputed feature matrix, every value finite"
             )
         return frame
 
@@ -157,6 +158,7 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "coef_")
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def contributions(self, X: Any) -> pd.DataFrame:
