@@ -10,8 +10,9 @@ Each size runs in a throw-away project folder: `limitlab <stage>` as its own pro
 memory is that process's maximum resident set, from wait4). Ratios, measured in the same run:
 - train: `limitlab train` (XGBoost only, no calibration) against a process that reads the same
   feature matrix and calls raw `xgboost.train` on a QuantileDMatrix with the same parameters;
-- scoring: `Scorer.decide` (raw columns -> features -> PD -> limit -> four reasons) against raw
-  `Booster.predict` on the already-built feature matrix, with exact and approximate reasons.
+- scoring: `Scorer.decide` (raw columns -> features -> PD -> limit -> four reasons) against the
+  champion's raw prediction (XGBoost's `Booster.predict`, or the model's `predict_proba`) on the
+  already-built feature matrix, with exact and approximate reasons.
 """
 
 from __future__ import annotations
@@ -108,11 +109,15 @@ def scoring_ratio(folder: Path) -> dict:
         matrix = pd.read_parquet("data/processed/test.parquet").drop(columns=["_bad"])
     finally:
         os.chdir(cwd)
-    booster = scorer.pipeline[-1].get_booster()
+    model = scorer.pipeline[-1]
     start = time.perf_counter()
-    booster.predict(xgb.DMatrix(matrix))
+    if isinstance(model, xgb.XGBModel):
+        model.get_booster().predict(xgb.DMatrix(matrix))
+    else:
+        model.predict_proba(matrix)
     raw = time.perf_counter() - start
-    out = {"rows": len(test), "raw_predict_seconds": round(raw, 3)}
+    out = {"rows": len(test), "champion": type(model).__name__,
+           "raw_predict_seconds": round(raw, 3)}  # fmt: skip
     for method in ("exact", "saabas_approximate"):
         reasons = scorer.policy.params.reasons.model_copy(update={"contributions": method})
         params = scorer.policy.params.model_copy(update={"reasons": reasons})

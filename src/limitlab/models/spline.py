@@ -145,8 +145,7 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
 
     def _terms(self, z: np.ndarray) -> np.ndarray:
         """Each column's curve at each row (rows x columns)."""
-        weighted = z * self.coef_
-        return np.column_stack([weighted[:, s].sum(axis=1) for s in self.slices_])
+        return np.column_stack([z[:, s] @ self.coef_[s] for s in self.slices_])
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
