@@ -206,3 +206,60 @@ def test_negative_values_in_undeclared_columns_are_kept_but_reported(tmp_path: P
     declared = ingest(custom(write(tmp_path, text), nonnegative=["debt"]), 0.2)
     assert declared.metrics["rows_quarantined"] == 1
     assert declared.metrics["negative_values_kept"] == {}
+
+
+def test_reading_part_by_part_gives_what_one_part_gives(tmp_path: Path) -> None:
+    """Rows numbered across parts, a duplicate id found in a later part, counts summed: the
+    same kept rows, refused rows and metrics whatever the part size."""
+    rows = [
+        f"{i},{'bad' if i % 3 else 'good'},{50 + i},{i % 4},{'ab'[i % 2]}" for i in range(1, 30)
+    ]
+    bad = ["30,good,abc,1,a", "7,bad,60,1,b", "31,maybe,60,1,a", "32,good,-5,1,a", "33,good,5,,"]
+    path = write(tmp_path, "id,status,income,debt,job\n" + "\n".join(rows + bad) + "\n")
+    spec = custom(path, id="id", income="income", good_value="good")
+    whole = ingest(spec, 0.5)
+    for size in (1, 2, 7):
+        parts = ingest(spec, 0.5, batch_rows=size)
+        pd.testing.assert_frame_equal(parts.accepted, whole.accepted)
+        pd.testing.assert_frame_equal(parts.quarantine, whole.quarantine)
+        assert parts.metrics == whole.metrics
+        assert parts.spec == whole.spec
+    reasons = dict(zip(whole.quarantine["_row"], whole.quarantine[REASON], strict=True))
+    assert reasons[31] == "id: duplicate id '7'"
+    assert whole.metrics["rows_read"] == 34 == len(whole.accepted) + len(whole.quarantine)
+
+
+def test_a_parquet_folder_is_read_part_by_part_in_name_order(tmp_path: Path) -> None:
+    frame = pd.read_csv(REPO / "data/raw/credit_scoring.csv")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for number, start in enumerate(range(0, len(frame), 1000)):
+        frame.iloc[start : start + 1000].to_parquet(folder / f"part-{number:05d}.parquet")
+    spec = resolve_spec(DataParams(dataset="credit_scoring", path=str(folder)))
+    whole = ingest(spec, 0.2)
+    parts = ingest(spec, 0.2, batch_rows=300)
+    pd.testing.assert_frame_equal(parts.accepted, whole.accepted)
+    assert whole.accepted["_row"].tolist() == list(range(1, len(frame) + 1))
+    assert whole.accepted["Income"].tolist() == pytest.approx(
+        frame["Income"].astype(float).tolist(), nan_ok=True
+    )
+
+
+def test_the_outcome_labels_come_from_the_whole_file(tmp_path: Path) -> None:
+    """The first part holds only good rows: its labels alone would not name the bad value."""
+    rows = [f"{i},good,{50 + i}" for i in range(1, 11)] + [f"{i},bad,{i}" for i in range(11, 14)]
+    path = write(tmp_path, "id,status,income\n" + "\n".join(rows) + "\n")
+    result = ingest(custom(path, id="id"), 0.2, batch_rows=4)
+    assert result.spec.good_value == "good"
+    assert result.accepted["_bad"].sum() == 3
+
+
+def test_an_integer_id_repeated_in_a_later_parquet_part_is_a_duplicate(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"id": np.r_[np.arange(1, 21), 5, -3, -3], "status": ["good", "bad"] * 11
+                          + ["bad"], "income": 50.0})  # fmt: skip
+    frame.to_parquet(tmp_path / "apps.parquet")
+    spec = custom(tmp_path / "apps.parquet", id="id")
+    result = ingest(spec, 0.2, batch_rows=6)
+    reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
+    assert reasons == {21: "id: duplicate id '5'", 23: "id: duplicate id '-3'"}
+    assert result.accepted["id"].dtype == "int64" and len(result.accepted) == 21

@@ -99,3 +99,59 @@ def write_parquet(path: Path, frame: pd.DataFrame, row_groups: int | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     size = max(math.ceil(len(frame) / row_groups), 1_000) if row_groups else None
     frame.to_parquet(path, index=False, row_group_size=size)
+
+
+class ParquetSink:
+    """Write a Parquet file part by part: one row group per part, the schema fixed by the first
+    part (a column that part holds only missing values for is typed as text), later parts cast
+    to it. Use as a context manager; a sink that was given no part writes ``empty`` (a frame
+    with the columns and types expected)."""
+
+    def __init__(self, path: Path, empty: pd.DataFrame | None = None) -> None:
+        self.path = Path(path)
+        self.empty = empty
+        self.rows = 0
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> ParquetSink:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                      for f in table.schema]  # fmt: skip
+            self._schema = pa.schema(fields, metadata=table.schema.metadata)
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        self._writer.write_table(table.cast(self._schema))
+        self.rows += len(frame)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        elif exc[0] is None:
+            write_parquet(self.path, self.empty if self.empty is not None else pd.DataFrame())
+
+
+def parquet_batches(path: Path, rows: int, columns: list[str] | None = None):
+    """The rows of a Parquet file (or a folder of parts, in name order) as DataFrames of at
+    most ``rows`` rows each, in file order."""
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    for file in files:
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=rows, columns=columns):
+            yield batch.to_pandas()
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file or folder of parts, from the footers alone."""
+    import pyarrow.parquet as pq
+
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    return sum(pq.ParquetFile(file).metadata.num_rows for file in files)

@@ -1,14 +1,21 @@
 """Read a raw data file, validate it against its spec, and split rows into kept and quarantined.
 
-File-level problems raise :class:`DataError`. Row-level problems send the row to quarantine with
-its reasons; rows read always equal rows kept plus rows quarantined.
+The file is read part by part (``BATCH_ROWS`` rows at a time) and each part's kept and refused
+rows are appended to their Parquet files, so memory stays flat at any size; small data is one
+part. Column types are inferred from the first part, the outcome's labels from the whole outcome
+column; a duplicate id is found across parts. File-level problems raise :class:`DataError`.
+Row-level problems send the row to quarantine with its reasons; rows read always equal rows kept
+plus rows quarantined.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass, replace
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +25,10 @@ from limitlab.data.columns import BAD, REASON, ROW
 from limitlab.data.refusals import RowRefusals, Text
 from limitlab.data.specs import DataError, DatasetSpec
 from limitlab.errors import StateError
+from limitlab.io import ParquetSink, parquet_batches
 
 NUMERIC_SHARE_FOR_INFERENCE = 0.95
+BATCH_ROWS = 500_000  # rows validated at a time
 
 
 @dataclass(frozen=True)
@@ -84,30 +93,63 @@ def csv_header(path: Path, encoding: str | None = None) -> list[str]:
     return names
 
 
-def read_raw(path: Path, encoding: str | None = None) -> pd.DataFrame:
-    """Read a CSV (every value as text), a Parquet file or a folder of Parquet parts."""
-    parts = path.is_dir() and any(path.glob("*.parquet"))
+def _source(path: Path) -> tuple[str, list[Path]]:
+    """``("parquet", files)`` or ``("csv", [path])``; refuse a missing or unsupported file."""
+    parts = sorted(path.glob("*.parquet")) if path.is_dir() else []
     if not (path.is_file() or parts):
         raise DataError(
             f"{path}: data file not found; expected a CSV or Parquet file, or a folder of "
             "Parquet parts"
         )
     suffix = path.suffix.lower()
-    try:
-        if parts or suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix in {".csv", ".txt"}:
-            csv_header(path, encoding)
-            frame = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding=encoding)
-        else:
-            raise DataError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty; expected a header row and data rows") from None
-    if frame.empty:
-        raise DataError(
-            f"{path}: no data rows (columns: {list(frame.columns)}); expected at least one row"
-        )
-    return frame
+    if parts or suffix == ".parquet":
+        return "parquet", parts or [path]
+    if suffix in {".csv", ".txt"}:
+        return "csv", [path]
+    raise DataError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
+
+
+def raw_batches(
+    path: Path,
+    encoding: str | None = None,
+    rows: int = BATCH_ROWS,
+    columns: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The rows of a CSV (every value as text), a Parquet file or a folder of Parquet parts, at
+    most ``rows`` at a time and in file order (``columns``: those alone). Refuses an empty file
+    or one without data rows."""
+    kind, files = _source(path)
+    if kind == "parquet":
+        batches = (b for f in files for b in parquet_batches(f, rows, columns))
+        header = columns
+    else:
+        header = csv_header(path, encoding)
+        try:
+            batches = pd.read_csv(path, dtype=str, skipinitialspace=True, encoding=encoding,
+                                  chunksize=rows, usecols=columns)  # fmt: skip
+        except pd.errors.EmptyDataError:
+            raise DataError(
+                f"{path}: the file is empty; expected a header row and data rows"
+            ) from None
+    seen = 0
+    for batch in batches:
+        if len(batch):
+            seen += len(batch)
+            yield batch.reset_index(drop=True)
+    if not seen:
+        shown = header if header is not None else _parquet_columns(files[0])
+        raise DataError(f"{path}: no data rows (columns: {shown}); expected at least one row")
+
+
+def _parquet_columns(file: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.ParquetFile(file).schema_arrow.names)
+
+
+def read_raw(path: Path, encoding: str | None = None) -> pd.DataFrame:
+    """The whole file in memory (small data: notebooks and tests)."""
+    return pd.concat(list(raw_batches(path, encoding)), ignore_index=True)
 
 
 def as_number(column: pd.Series) -> pd.Series:
@@ -132,9 +174,9 @@ def infer_types(frame: pd.DataFrame, spec: DatasetSpec) -> DatasetSpec:
     return replace(spec, numeric=tuple(numeric), categorical=tuple(categorical))
 
 
-def _target_labels(frame: pd.DataFrame, spec: DatasetSpec, path: Path) -> DatasetSpec:
-    """Fill in the good value when the target has exactly two values; refuse one class."""
-    values = sorted(frame[spec.target].dropna().astype(str).str.strip().unique())
+def _target_labels(values: list[str], spec: DatasetSpec, path: Path) -> DatasetSpec:
+    """Fill in the good value when the target has exactly two values (``values``, sorted);
+    refuse one class."""
     bad = str(spec.bad_value)
     if bad not in values:
         raise DataError(
@@ -156,9 +198,12 @@ def _row_reasons(
     frame: pd.DataFrame,
     typed: pd.DataFrame,
     spec: DatasetSpec,
-    products: tuple[str, list[str]] | None = None,
+    products: tuple[str, list[str]] | None,
+    seen_ids: SeenIds,
 ) -> tuple[pd.Series, dict[str, int]]:
-    """One '; '-joined reason per refused row ('' for a kept row) and counts by column:problem."""
+    """One '; '-joined reason per refused row ('' for a kept row) and counts by column:problem.
+    ``seen_ids`` holds the ids of earlier parts (a repeat of one is a duplicate) and gains this
+    part's."""
     refusals = RowRefusals(frame.index)
 
     def add(mask: pd.Series, column: str, problem: str, text: Text) -> None:
@@ -180,8 +225,10 @@ def _row_reasons(
     if spec.id:
         ids = frame[spec.id].astype("string")
         add(ids.isna(), spec.id, "missing", "id is missing")
-        duplicated = ids.notna() & ids.duplicated(keep="first")
+        keys = seen_ids.keys(frame[spec.id], ids)
+        duplicated = ids.notna() & (ids.duplicated(keep="first") | seen_ids.seen(keys))
         add(duplicated, spec.id, "duplicate_id", lambda: "duplicate id '" + ids.fillna("") + "'")
+        seen_ids.add(keys[ids.notna().to_numpy()])
     if spec.date:
         dates = parse_dates(frame[spec.date], spec)
         raw_dates = frame[spec.date].astype("string").fillna("")
@@ -192,39 +239,65 @@ def _row_reasons(
         expected = f"' is unknown to the policy; expected one of {sorted(known)}"
         add(~names.isin(known).fillna(False), column, "unknown_product",
             lambda: "product '" + names.fillna("") + expected)  # fmt: skip
-    return refusals.reasons(), dict(sorted(refusals.counts.items()))
+    return refusals.reasons(), refusals.counts
 
 
-def ingest(
+class SeenIds:
+    """The ids of the parts read so far, as a sorted array of 64-bit keys: an integer id is its
+    own key (exact); a text id is keyed by pandas' 64-bit hash of its text (two different ids
+    share a key with a probability of about n^2 / 2^65, 3 in a million at 10 million ids)."""
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.uint64)
+
+    @staticmethod
+    def keys(raw: pd.Series, text: pd.Series) -> np.ndarray:
+        if pd.api.types.is_integer_dtype(raw.dtype):
+            return raw.to_numpy().astype(np.int64).view(np.uint64)
+        return pd.util.hash_array(text.fillna("").to_numpy(dtype=object))
+
+    def seen(self, keys: np.ndarray) -> np.ndarray:
+        """Which ``keys`` an earlier part held."""
+        if not len(self._keys):
+            return np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return self._keys[at] == keys
+
+    def add(self, keys: np.ndarray) -> None:
+        self._keys = np.sort(np.concatenate([self._keys, np.unique(keys)]), kind="stable")
+
+
+@dataclass
+class _Tally:
+    """Counts over the parts: rows, refusals by reason, bad rows, negative values kept."""
+
+    read: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    bad: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    negatives: Counter = field(default_factory=Counter)
+
+
+def _validate_part(
+    frame: pd.DataFrame,
     spec: DatasetSpec,
-    max_quarantine_share: float,
-    root: Path = Path("."),
-    products: tuple[str, list[str]] | None = None,
-) -> IngestResult:
-    """Validate the file named by ``spec`` and return kept rows, refused rows and counts.
-
-    ``products`` is the policy's product column and its known products: a row naming another
-    product is refused here, not after training. Raises :class:`DataError` for a file-level
-    problem, or when more than ``max_quarantine_share`` of the rows would be refused.
-    """
-    path = root / spec.path
-    frame = read_raw(path, spec.encoding)
-    declared = [*spec.declared_columns, *([products[0]] if products else [])]
-    missing = [c for c in declared if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: declared column(s) {missing} not found; the file has columns "
-            f"{list(frame.columns)}"
-        )
-    spec = _target_labels(frame, infer_types(frame, spec), path)
+    products: tuple[str, list[str]] | None,
+    first_row: int,
+    seen_ids: SeenIds,
+    tally: _Tally,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One part's kept rows (typed, with the outcome as ``_bad``) and refused rows (as given,
+    with their reasons); ``first_row`` is the file row number of its first row."""
     typed = frame.copy()
     for column in spec.numeric:
         typed[column] = as_number(frame[column])
     for column in spec.categorical:
         typed[column] = frame[column].astype("string").str.strip()
-    reasons, reason_counts = _row_reasons(frame, typed, spec, products)
-    refused = reasons != ""
-    typed.insert(0, ROW, np.arange(1, len(frame) + 1))
+    reasons, counts = _row_reasons(frame, typed, spec, products, seen_ids)
+    refused = (reasons != "").to_numpy()
+    rows = np.arange(first_row, first_row + len(frame))
+    typed.insert(0, ROW, rows)
     accepted = typed.loc[~refused].copy()
     target = accepted[spec.target].astype("string").str.strip()
     accepted[BAD] = (target == str(spec.bad_value)).astype("int8")
@@ -232,53 +305,132 @@ def ingest(
     if spec.date:
         accepted[spec.date] = parse_dates(accepted[spec.date], spec)
     quarantine = frame.loc[refused].astype("string").copy()
-    quarantine.insert(0, ROW, np.flatnonzero(refused.to_numpy()) + 1)
+    quarantine.insert(0, ROW, rows[refused])
     quarantine[REASON] = reasons[refused].to_numpy()
-    quarantine = quarantine.reset_index(drop=True)
+    quarantine[REASON] = quarantine[REASON].astype("string")
+    tally.read += len(frame)
+    tally.kept += len(accepted)
+    tally.quarantined += len(quarantine)
+    tally.bad += int(accepted[BAD].sum())
+    tally.reasons.update(counts)
+    for column in spec.numeric:
+        if column not in spec.nonnegative:
+            tally.negatives[column] += int((accepted[column] < 0).sum())
+    return accepted, quarantine.reset_index(drop=True)
 
-    rows_read = len(frame)
-    if rows_read != len(accepted) + len(quarantine):
+
+def _target_values(path: Path, spec: DatasetSpec) -> list[str]:
+    """The distinct outcome values of the whole file (its outcome column alone is read)."""
+    values: set[str] = set()
+    for part in raw_batches(path, spec.encoding, columns=[spec.target]):
+        values.update(part[spec.target].dropna().astype(str).str.strip().unique().tolist())
+    return sorted(values)
+
+
+def ingest_to_files(
+    spec: DatasetSpec,
+    max_quarantine_share: float,
+    accepted_path: Path,
+    quarantine_path: Path,
+    root: Path = Path("."),
+    products: tuple[str, list[str]] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> tuple[DatasetSpec, dict]:
+    """Validate the file named by ``spec`` part by part, appending kept rows to
+    ``accepted_path`` and refused rows (with reasons) to ``quarantine_path``; return the typed
+    spec and the counts.
+
+    ``products`` is the policy's product column and its known products: a row naming another
+    product is refused here, not after training. Raises :class:`DataError` for a file-level
+    problem, or for a single outcome class when no more than ``max_quarantine_share`` of the
+    rows were refused (above it, the caller stops with :func:`check_quarantine_share`).
+    """
+    path = root / spec.path
+    parts = raw_batches(path, spec.encoding, batch_rows)
+    first = next(parts)
+    declared = [*spec.declared_columns, *([products[0]] if products else [])]
+    missing = [c for c in declared if c not in first.columns]
+    if missing:
+        raise DataError(
+            f"{path}: declared column(s) {missing} not found; the file has columns "
+            f"{list(first.columns)}"
+        )
+    spec = _target_labels(_target_values(path, spec), infer_types(first, spec), path)
+    tally, seen_ids = _Tally(), SeenIds()
+    empty_quarantine = pd.DataFrame({ROW: pd.Series(dtype="int64"),
+                                     **{c: pd.Series(dtype="string") for c in first.columns},
+                                     REASON: pd.Series(dtype="string")})  # fmt: skip
+    with ParquetSink(accepted_path) as kept, ParquetSink(quarantine_path, empty_quarantine) as out:
+        for frame in _chain(first, parts):
+            accepted, quarantine = _validate_part(
+                frame, spec, products, tally.read + 1, seen_ids, tally
+            )
+            kept.empty = accepted.iloc[:0]  # the types of an empty file
+            if len(accepted):
+                kept.write(accepted)
+            if len(quarantine):
+                out.write(quarantine)
+    if tally.read != tally.kept + tally.quarantined:
         raise StateError(
-            f"{path}: {rows_read} rows read but {len(accepted)} kept + {len(quarantine)} "
+            f"{path}: {tally.read} rows read but {tally.kept} kept + {tally.quarantined} "
             "quarantined; expected every row in one of the two"
         )
-    share = len(quarantine) / rows_read
+    share = tally.quarantined / tally.read
     metrics = {
         "dataset": spec.name,
         "path": spec.path,
         "sha256": file_sha256(path),
-        "rows_read": rows_read,
-        "rows_kept": len(accepted),
-        "rows_quarantined": len(quarantine),
+        "rows_read": tally.read,
+        "rows_kept": tally.kept,
+        "rows_quarantined": tally.quarantined,
         "quarantine_share": round(share, 6),
-        "bad_rate": round(float(accepted[BAD].mean()), 6) if len(accepted) else None,
-        "quarantine_reasons": reason_counts,
+        "bad_rate": round(tally.bad / tally.kept, 6) if tally.kept else None,
+        "quarantine_reasons": dict(sorted(tally.reasons.items())),
         # kept, but worth a look: refused only when the column is in data.nonnegative
-        "negative_values_kept": {
-            c: int((accepted[c] < 0).sum())
-            for c in spec.numeric
-            if c not in spec.nonnegative and (accepted[c] < 0).any()
-        },
+        "negative_values_kept": {c: n for c, n in tally.negatives.items() if n},
     }
-    result = IngestResult(spec=spec, accepted=accepted, quarantine=quarantine, metrics=metrics)
-    if share > max_quarantine_share:
-        return result  # the caller writes the quarantine, then stops with check_quarantine_share
-    if accepted[BAD].nunique() < 2:
+    if share <= max_quarantine_share and tally.bad in (0, tally.kept):
+        classes = [] if not tally.kept else ["bad"] if tally.bad else ["good"]
         raise DataError(
             f"{path}: after validation the target {spec.target!r} has one class only "
-            f"({accepted[BAD].map({1: 'bad', 0: 'good'}).unique().tolist()}); "
-            "expected both good and bad rows"
+            f"({classes}); expected both good and bad rows"
         )
-    return result
+    return spec, metrics
+
+
+def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield first
+    yield from rest
+
+
+def ingest(
+    spec: DatasetSpec,
+    max_quarantine_share: float,
+    root: Path = Path("."),
+    products: tuple[str, list[str]] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> IngestResult:
+    """:func:`ingest_to_files` with the kept and refused rows read back into memory (small
+    data: cross-validation, notebooks, tests)."""
+    with tempfile.TemporaryDirectory(prefix="limitlab-ingest-") as folder:
+        accepted, quarantine = Path(folder) / "accepted.parquet", Path(folder) / "q.parquet"
+        spec, metrics = ingest_to_files(spec, max_quarantine_share, accepted, quarantine, root,
+                                        products, batch_rows)  # fmt: skip
+        return IngestResult(spec, pd.read_parquet(accepted), pd.read_parquet(quarantine), metrics)
+
+
+def stop_above_quarantine_share(spec: DatasetSpec, metrics: dict, max_share: float) -> None:
+    """Stop when more than ``max_share`` of the rows were refused, naming the top reasons."""
+    share = metrics["quarantine_share"]
+    if share > max_share:
+        top = sorted(metrics["quarantine_reasons"].items(), key=lambda kv: -kv[1])[:5]
+        raise DataError(
+            f"{spec.path}: {metrics['rows_quarantined']} of {metrics['rows_read']} rows refused "
+            f"({share:.1%}); expected at most {max_share:.1%} (data.max_quarantine_share). Most "
+            f"common reasons: {dict(top)}"
+        )
 
 
 def check_quarantine_share(result: IngestResult, max_share: float) -> None:
-    """Stop when more than ``max_share`` of the rows were refused, naming the top reasons."""
-    share = result.metrics["quarantine_share"]
-    if share > max_share:
-        top = sorted(result.metrics["quarantine_reasons"].items(), key=lambda kv: -kv[1])[:5]
-        raise DataError(
-            f"{result.spec.path}: {result.metrics['rows_quarantined']} of "
-            f"{result.metrics['rows_read']} rows refused ({share:.1%}); expected at most "
-            f"{max_share:.1%} (data.max_quarantine_share). Most common reasons: {dict(top)}"
-        )
+    """:func:`stop_above_quarantine_share` for an in-memory result."""
+    stop_above_quarantine_share(result.spec, result.metrics, max_share)

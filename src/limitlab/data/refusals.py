@@ -40,7 +40,9 @@ class RowRefusals:
         if not self._parts:
             return pd.Series("", index=self.index, dtype=object)
         table = np.column_stack(self._parts)
-        joined = ["; ".join(r for r in row if r) for row in table]
+        joined = np.full(len(table), "", dtype=object)
+        hit = np.flatnonzero((table != "").any(axis=1))  # rows nobody refused stay ''
+        joined[hit] = ["; ".join(r for r in table[i] if r) for i in hit]
         return pd.Series(joined, index=self.index, dtype=object)
 
     def refuse_bad_numbers(
