@@ -178,18 +178,21 @@ def test_row_refusals_join_reasons_and_count_problems() -> None:
 
 
 def test_a_split_of_one_class_is_refused_by_name() -> None:
-    parts = {"train": pd.DataFrame({BAD: [0, 1]}), "valid": pd.DataFrame({BAD: [0, 0]})}
-    with pytest.raises(DataError, match="split 'valid' has 2 rows of one class only"):
-        check_both_classes(parts)
+    from limitlab.config import SplitParams
+
+    counts = {"train": [2, 1], "valid": [2, 0], "test": [2, 1]}
+    with pytest.raises(DataError, match=r"split 'valid' has 2 rows \(0 bad\) of 6 \(2 bad\)"):
+        check_both_classes(counts, SplitParams())
 
 
-def test_a_split_too_small_for_the_data_is_one_clear_refusal() -> None:
+def test_a_split_too_small_for_the_data_is_one_clear_refusal(tmp_path) -> None:
     from limitlab.config import SplitParams
     from limitlab.data.specs import DatasetSpec
-    from limitlab.data.split import split_frame
+    from limitlab.data.split import NAMES, split_file
 
-    frame = pd.DataFrame({BAD: [0, 0, 0, 1], "_row": range(4)})
+    pd.DataFrame({BAD: [0, 0, 0, 1], "_row": range(1, 5)}).to_parquet(tmp_path / "a.parquet")
     spec = DatasetSpec(name="t", path="t.csv", target="s", bad_value=1)
-    with pytest.raises(DataError, match=r"cannot split 4 rows \(1 bad, 3 good\) by outcome "
-                       r"with split.valid_size 0.2 and split.test_size 0.2"):  # fmt: skip
-        split_frame(frame, spec, SplitParams())
+    targets = {name: tmp_path / f"{name}.parquet" for name in NAMES}
+    with pytest.raises(DataError, match=r"of 4 \(1 bad\): not both good and bad rows with "
+                       r"split.valid_size 0.2 and split.test_size 0.2"):  # fmt: skip
+        split_file(tmp_path / "a.parquet", targets, spec, SplitParams())

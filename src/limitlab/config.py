@@ -99,7 +99,8 @@ class DataParams(_Section):
 
 
 class SplitParams(_Section):
-    """Train / validation / test shares; stratified by target unless ``data.date`` is set."""
+    """Train / validation / test shares: by a seeded hash of each row's key (its id, else its
+    row number), or out-of-time when ``data.date`` is set."""
 
     seed: int = 42
     valid_size: float = Field(0.2, gt=0.0, lt=1.0)
@@ -116,10 +117,13 @@ class SplitParams(_Section):
 
 
 class FeaturesParams(_Section):
-    """Feature engineering: derived ratios and categorical encoding."""
+    """Feature engineering: derived ratios and categorical encoding, fitted on the train split
+    (on ``fit_rows`` of its rows, drawn with ``seed``, when it has more)."""
 
     derived_ratios: bool = True
     min_category_share: float = Field(0.01, ge=0.0, lt=0.5)
+    fit_rows: int | None = Field(500_000, ge=1000)
+    seed: int = 42
 
 
 Trend = Literal["auto_asc_desc", "auto", "none"]

@@ -13,7 +13,7 @@ and one function, ``run(params)``, which is ``limitlab <stage>``.
 STAGES: dict[str, str] = {
     "generate": "Write the synthetic portfolio or the behavioural account panel.",
     "ingest": "Validate raw data; write kept rows and a quarantine of refused rows with reasons.",
-    "split": "Split kept rows into train / validation / test (stratified, or by date).",
+    "split": "Split kept rows into train / validation / test (by a hash of the key, or by date).",
     "features": "Fit the feature pipeline on train and transform every split.",
     "tune": "Tune XGBoost with Optuna: a resumable study, shared by N worker processes.",
     "train": "Fit every model family; choose and calibrate the champion out of fold.",

@@ -1,15 +1,13 @@
-"""``limitlab split``: train / validation / test, stratified and seeded or out-of-time."""
+"""``limitlab split``: train / validation / test, by a stable hash of each row's key or
+out-of-time by date, written part by part."""
 
 from __future__ import annotations
 
-import pandas as pd
-
 from limitlab import paths
 from limitlab.config import Params
-from limitlab.data.columns import BAD, ROW
 from limitlab.data.specs import DatasetSpec
-from limitlab.data.split import check_both_classes, split_frame
-from limitlab.io import write_json, write_parquet
+from limitlab.data.split import NAMES, split_file
+from limitlab.io import write_json
 
 PARAMS = ("split",)
 CODE = ("config.py", "data", "errors.py", "io.py", "paths.py")
@@ -18,12 +16,8 @@ CODE = ("config.py", "data", "errors.py", "io.py", "paths.py")
 def run(params: Params) -> dict:
     """Write the three parts (rows in file order) and their sizes and bad rates."""
     spec = DatasetSpec.from_json(paths.SPEC)
-    parts = split_frame(pd.read_parquet(paths.ACCEPTED), spec, params.split)
-    check_both_classes(parts)
-    metrics: dict = {}
-    for name, part in parts.items():
-        write_parquet(paths.split_path(name), part.sort_values(ROW))
-        metrics[name] = {"rows": len(part), "bad_rate": float(part[BAD].mean())}
-    metrics["by"] = "date" if spec.date else "stratified"
+    targets = {name: paths.split_path(name) for name in NAMES}
+    metrics: dict = split_file(paths.ACCEPTED, targets, spec, params.split)
+    metrics["by"] = "date" if spec.date else f"hash of {'id' if spec.id else 'row number'}"
     write_json(paths.metrics_path("split"), metrics)
     return metrics
