@@ -263,3 +263,14 @@ def test_an_integer_id_repeated_in_a_later_parquet_part_is_a_duplicate(tmp_path:
     reasons = dict(zip(result.quarantine["_row"], result.quarantine[REASON], strict=True))
     assert reasons == {21: "id: duplicate id '5'", 23: "id: duplicate id '-3'"}
     assert result.accepted["id"].dtype == "int64" and len(result.accepted) == 21
+
+
+def test_a_parquet_part_with_other_columns_is_refused_naming_it(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.DataFrame({"status": ["good", "bad"], "income": [1.0, 2.0]}).to_parquet(
+        folder / "part-0.parquet"
+    )
+    pd.DataFrame({"status": ["good"], "salary": [1.0]}).to_parquet(folder / "part-1.parquet")
+    with pytest.raises(DataError, match=r"part-1.parquet: columns \['status', 'salary'\] differ"):
+        ingest(custom(folder), 0.2)

@@ -120,6 +120,7 @@ def raw_batches(
     or one without data rows."""
     kind, files = _source(path)
     if kind == "parquet":
+        _same_columns(files)
         batches = (b for f in files for b in parquet_batches(f, rows, columns))
         header = columns
     else:
@@ -145,6 +146,18 @@ def _parquet_columns(file: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     return list(pq.ParquetFile(file).schema_arrow.names)
+
+
+def _same_columns(files: list[Path]) -> None:
+    """Refuse a folder whose parts do not all have the first part's columns."""
+    first = _parquet_columns(files[0])
+    for file in files[1:]:
+        found = _parquet_columns(file)
+        if found != first:
+            raise DataError(
+                f"{file}: columns {found} differ from those of {files[0].name} ({first}); "
+                "expected every Parquet part with the same columns in the same order"
+            )
 
 
 def read_raw(path: Path, encoding: str | None = None) -> pd.DataFrame:
