@@ -123,3 +123,28 @@ def test_missing_values_and_wrong_columns_are_refused() -> None:
     gam = SplineGAM().fit(X, Y)
     with pytest.raises(ValueError, match="feature names"):
         gam.predict_proba(X.rename(columns={"num__age": "num__years"}))
+
+
+def test_the_fast_curves_equal_the_design_matrix_they_replace() -> None:
+    gam = SplineGAM(n_knots=6, alpha=2.0, monotone={"num__util": 1}).fit(X, Y)
+    probe = pd.concat([X_TEST, X_TEST.head(3) * 5 - 40, X_TEST.head(3) * 0]).reset_index(drop=True)
+    z, _ = gam._design(probe)  # the basis the model was fitted on, beyond the range too
+    np.testing.assert_allclose(gam.decision_function(probe), gam.intercept_ + z @ gam.coef_,
+                               rtol=0, atol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(gam.contributions(probe).to_numpy(),
+                               gam._terms(z) - gam.term_means_, rtol=0, atol=1e-10)  # fmt: skip
+
+
+def test_a_saved_model_loads_and_scores_the_same_and_the_same_fit_saves_the_same_bytes(
+    tmp_path,
+) -> None:
+    import joblib
+
+    from limitlab.io import dump_model
+
+    for name in ("a", "b"):
+        dump_model(SplineGAM(5, 2.0, {"num__util": 1}).fit(X, Y), tmp_path / f"{name}.joblib")
+    assert (tmp_path / "a.joblib").read_bytes() == (tmp_path / "b.joblib").read_bytes()
+    loaded = joblib.load(tmp_path / "a.joblib")
+    fresh = SplineGAM(5, 2.0, {"num__util": 1}).fit(X, Y)
+    np.testing.assert_array_equal(loaded.predict_proba(X_TEST), fresh.predict_proba(X_TEST))

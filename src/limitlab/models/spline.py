@@ -120,6 +120,7 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
             bounds += [bound] * (part.stop - part.start)
         self.coef_, self.intercept_ = self._solve(z, target, bounds)
         self.slices_ = slices
+        self.splines_ = self._b_splines()
         terms = self._terms(z)
         self.term_means_ = terms.mean(axis=0)
         return self
@@ -144,13 +145,41 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
         return result.x[1:], float(result.x[0])
 
     def _terms(self, z: np.ndarray) -> np.ndarray:
-        """Each column's curve at each row (rows x columns)."""
+        """Each column's curve at each row of the design ``z`` (rows x columns)."""
         return np.column_stack([z[:, s] @ self.coef_[s] for s in self.slices_])
+
+    def _b_splines(self) -> list[BSpline | None]:
+        """Each column's curve in B-spline form: the I-spline steps summed into B-spline
+        coefficients (None for a column that enters linearly)."""
+        out: list[BSpline | None] = []
+        for knots, part in zip(self.knots_, self.slices_, strict=True):
+            if len(knots) < 3:
+                out.append(None)
+                continue
+            lo, hi = float(knots[0]), float(knots[-1])
+            vector = np.r_[[lo] * DEGREE, knots, [hi] * DEGREE]
+            coefficients = np.r_[0.0, np.cumsum(self.coef_[part])]
+            out.append(BSpline(vector, coefficients, DEGREE, extrapolate=False))
+        return out
+
+    def _column_curve(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Column ``i``'s curve at ``x`` by de Boor's algorithm: the design matrix's values
+        without building it."""
+        knots = self.knots_[i]
+        lo, hi = float(knots[0]), float(knots[-1])
+        x = np.clip(np.asarray(x, dtype=float), lo, hi)
+        spline = self.splines_[i]
+        if spline is None:
+            return self.coef_[self.slices_[i]][0] * (x - lo) / (hi - lo if hi > lo else 1.0)
+        return spline(x)
+
+    def _curves(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([self._column_curve(i, frame[c].to_numpy(dtype=float))
+                                for i, c in enumerate(self.columns_)])  # fmt: skip
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        z, _ = self._design(self._frame(X, reset=False))
-        return self.intercept_ + z @ self.coef_
+        return self.intercept_ + self._curves(self._frame(X, reset=False)).sum(axis=1)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         p = expit(self.decision_function(X))
@@ -165,13 +194,11 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
         (they sum to the log-odds less the mean log-odds of the training rows)."""
         check_is_fitted(self, "coef_")
         frame = self._frame(X, reset=False)
-        z, _ = self._design(frame)
-        values = self._terms(z) - self.term_means_
+        values = self._curves(frame) - self.term_means_
         return pd.DataFrame(values, columns=self.columns_, index=frame.index)
 
     def curve(self, column: str, x: np.ndarray) -> np.ndarray:
         """The fitted curve of ``column`` at the values ``x`` (log-odds, training mean 0)."""
         check_is_fitted(self, "coef_")
         i = self.columns_.index(column)
-        basis = column_basis(np.asarray(x, dtype=float), self.knots_[i])
-        return basis @ self.coef_[self.slices_[i]] - self.term_means_[i]
+        return self._column_curve(i, np.asarray(x, dtype=float)) - self.term_means_[i]
