@@ -160,11 +160,6 @@ def _same_columns(files: list[Path]) -> None:
             )
 
 
-def read_raw(path: Path, encoding: str | None = None) -> pd.DataFrame:
-    """The whole file in memory (small data: notebooks and tests)."""
-    return pd.concat(list(raw_batches(path, encoding)), ignore_index=True)
-
-
 def as_number(column: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype("float64")
