@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.pipeline import Pipeline
 
 from limitlab.config import RandomForestParams, ScorecardParams
 from limitlab.data.specs import DatasetSpec
@@ -216,3 +217,26 @@ def test_a_model_file_does_not_depend_on_the_string_hash_seed(tmp_path) -> None:
         env = {"PYTHONHASHSEED": seed, "PATH": ""}
         subprocess.run([sys.executable, "-c", script, str(tmp_path / seed)], env=env, check=True)
     assert (tmp_path / "1").read_bytes() == (tmp_path / "2").read_bytes()
+
+
+def test_linear_families_score_a_row_the_same_alone_and_in_a_batch() -> None:
+    """The server joins concurrent requests into one call: a row's PD must not depend on the
+    rows scored with it, to the last bit (a matrix product's rounding does)."""
+    from limitlab.models.ensemble import StackedPD
+    from limitlab.models.families import make_logistic
+
+    x, y = synthetic(4000, 3)
+    x = x.assign(**{f"num__noise_{i}": np.random.default_rng(i).normal(size=len(x))
+                    for i in range(12)})  # fmt: skip
+    logistic = make_logistic(1.0, 0).fit(x, y)
+    raw = x.rename(columns=lambda c: c.split("__", 1)[1]).assign(job=np.where(y, "a", "b"))
+    card = ScorecardModel(list(raw.columns[:-1]), ["job"], ScorecardParams()).fit(raw, y)
+    members = {"logistic": Pipeline([("features", "passthrough"), ("model", logistic)])}
+    members["other"] = Pipeline([("features", "passthrough"),
+                                 ("model", make_logistic(0.01, 0).fit(x, y))])  # fmt: skip
+    oof = {name: m.predict_proba(x)[:, 1] for name, m in members.items()}
+    blend = StackedPD.from_out_of_fold(members, oof, y)
+    for model, frame in ((logistic, x), (card, raw), (blend, x)):
+        batch = model.predict_proba(frame.head(200))[:, 1]
+        alone = np.array([model.predict_proba(frame.iloc[[i]])[0, 1] for i in range(200)])
+        np.testing.assert_array_equal(batch, alone)

@@ -148,3 +148,15 @@ def test_a_saved_model_loads_and_scores_the_same_and_the_same_fit_saves_the_same
     loaded = joblib.load(tmp_path / "a.joblib")
     fresh = SplineGAM(5, 2.0, {"num__util": 1}).fit(X, Y)
     np.testing.assert_array_equal(loaded.predict_proba(X_TEST), fresh.predict_proba(X_TEST))
+
+
+def test_a_row_scores_the_same_alone_and_in_a_batch() -> None:
+    """The server joins concurrent requests into one call: each row's PD must not depend on
+    the rows scored with it, to the last bit."""
+    gam = SplineGAM(5, 2.0, {"num__util": 1}).fit(X, Y)
+    batch = gam.predict_proba(X_TEST.head(300))
+    alone = np.vstack([gam.predict_proba(X_TEST.iloc[[i]]) for i in range(300)])
+    np.testing.assert_array_equal(batch, alone)
+    parts = gam.contributions(X_TEST.head(50))
+    singles = pd.concat([gam.contributions(X_TEST.iloc[[i]]) for i in range(50)])
+    pd.testing.assert_frame_equal(parts, singles, check_exact=True)

@@ -18,6 +18,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from limitlab.models.calibration import logit
+from limitlab.models.rowwise import row_dot
 
 ENSEMBLE = "ensemble"
 
@@ -42,7 +43,8 @@ def fit_stacking(scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def stacked_pd(scores: np.ndarray, intercept: float, weights: np.ndarray) -> np.ndarray:
-    return expit(intercept + logit(np.asarray(scores, dtype=float)) @ weights)
+    """The blend's PD, summed row by row (a row's PD does not depend on the batch)."""
+    return expit(intercept + row_dot(logit(np.asarray(scores, dtype=float)), weights))
 
 
 def cross_fitted(

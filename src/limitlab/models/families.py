@@ -16,13 +16,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from xgboost import XGBClassifier, XGBRFClassifier
 
 from limitlab.config import RandomForestParams, ScorecardParams
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.transformers import MISSING_FLAG, validate_input
+from limitlab.models.rowwise import row_dot
 from limitlab.models.targets import check_binary_target
 
 FAMILIES = ("xgboost", "additive", "scorecard", "logistic", "spline", "random_forest")
@@ -92,12 +93,25 @@ def make_random_forest(
     )
 
 
+class RowwiseLogisticRegression(LogisticRegression):
+    """scikit-learn's logistic regression whose log-odds are summed row by row instead of by a
+    matrix product: a row's PD is then the same to the last bit whatever rows are scored with
+    it (a BLAS product's rounding depends on the batch), so requests the server joins get the
+    answers they get alone."""
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        values = validate_data(self, X, reset=False, dtype=np.float64)
+        scores = row_dot(values, self.coef_[0]) + self.intercept_[0]
+        return scores if len(self.classes_) == 2 else super().decision_function(X)
+
+
 def make_logistic(c: float, seed: int) -> Pipeline:
     """Standardised features, then L2-penalised logistic regression."""
     return Pipeline(
         [
             ("scale", StandardScaler()),
-            ("logit", LogisticRegression(C=c, max_iter=5000, random_state=seed)),
+            ("logit", RowwiseLogisticRegression(C=c, max_iter=5000, random_state=seed)),
         ]
     )
 
@@ -162,7 +176,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         )
         scorecard = Scorecard(
             binning_process=binning,
-            estimator=LogisticRegression(max_iter=5000),
+            estimator=RowwiseLogisticRegression(max_iter=5000),
             scaling_method="pdo_odds",
             scaling_method_params={"pdo": p.pdo, "odds": p.odds, "scorecard_points": p.base_points},
         )

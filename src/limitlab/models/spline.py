@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from limitlab.errors import InputError
 from limitlab.features.transformers import validate_input
+from limitlab.models.rowwise import row_sums
 from limitlab.models.targets import check_binary_target
 
 DEGREE = 3
@@ -179,7 +180,7 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        return self.intercept_ + self._curves(self._frame(X, reset=False)).sum(axis=1)
+        return self.intercept_ + row_sums(self._curves(self._frame(X, reset=False)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         p = expit(self.decision_function(X))
