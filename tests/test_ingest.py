@@ -274,3 +274,19 @@ def test_a_parquet_part_with_other_columns_is_refused_naming_it(tmp_path: Path) 
     pd.DataFrame({"status": ["good"], "salary": [1.0]}).to_parquet(folder / "part-1.parquet")
     with pytest.raises(DataError, match=r"part-1.parquet: columns \['status', 'salary'\] differ"):
         ingest(custom(folder), 0.2)
+
+
+def test_a_write_stopped_half_way_leaves_no_file_that_looks_complete(tmp_path: Path) -> None:
+    from limitlab.io import ParquetSink
+
+    target = tmp_path / "accepted.parquet"
+    pd.DataFrame({"a": [1.0]}).to_parquet(target)  # an earlier run's output
+    with pytest.raises(RuntimeError), ParquetSink(target) as sink:
+        sink.write(pd.DataFrame({"a": [1.0, 2.0]}))
+        assert not target.exists() and sink.partial.exists()  # the old file is gone at once
+        raise RuntimeError("stopped")
+    assert not target.exists() and not sink.partial.exists()
+    with ParquetSink(target) as sink:
+        sink.write(pd.DataFrame({"a": [1.0, 2.0]}))
+        sink.write(pd.DataFrame({"a": [3.0]}))
+    assert pd.read_parquet(target)["a"].tolist() == [1.0, 2.0, 3.0] and not sink.partial.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 from pathlib import Path
 from typing import Any, ClassVar
@@ -105,10 +106,13 @@ class ParquetSink:
     """Write a Parquet file part by part: one row group per part, the schema fixed by the first
     part (a column that part holds only missing values for is typed as text), later parts cast
     to it. Use as a context manager; a sink that was given no part writes ``empty`` (a frame
-    with the columns and types expected)."""
+    with the columns and types expected). The parts go to ``<name>.partial``, renamed to the
+    file's name when the sink closes without an error, and the earlier file is removed on
+    entry: a stage stopped half way leaves no file that looks complete."""
 
     def __init__(self, path: Path, empty: pd.DataFrame | None = None) -> None:
         self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")  # renamed when complete
         self.empty = empty
         self.rows = 0
         self._writer: Any = None
@@ -116,6 +120,7 @@ class ParquetSink:
 
     def __enter__(self) -> ParquetSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -127,14 +132,20 @@ class ParquetSink:
             fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
                       for f in table.schema]  # fmt: skip
             self._schema = pa.schema(fields, metadata=table.schema.metadata)
-            self._writer = pq.ParquetWriter(self.path, self._schema)
+            self._writer = pq.ParquetWriter(self.partial, self._schema)
         self._writer.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
     def __exit__(self, *exc: object) -> None:
+        """Complete: the file appears under its name at once. Failed (or killed, which never
+        gets here): no file under its name, only the partial one a rerun overwrites."""
         if self._writer is not None:
             self._writer.close()
-        elif exc[0] is None:
+        if exc[0] is not None:
+            self.partial.unlink(missing_ok=True)
+        elif self._writer is not None:
+            os.replace(self.partial, self.path)
+        else:
             write_parquet(self.path, self.empty if self.empty is not None else pd.DataFrame())
 
 
