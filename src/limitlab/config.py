@@ -313,6 +313,7 @@ class TrainParams(_Section):
     ]
     cv_folds: int = Field(5, ge=2, le=20)
     cv_repeats: int = Field(1, ge=1, le=10)
+    sample_rows: int | None = Field(None, ge=1000)  # large data: fit on a stratified sample
     selection_metric: Literal["auc", "ks", "brier", "log_loss"] = "auc"
     simplicity: list[Family] = [
         "scorecard",
@@ -677,6 +678,7 @@ class FairnessParams(_Section):
     air_threshold: float = Field(0.8, gt=0.0, le=1.0)
     smd_threshold: float = Field(0.25, gt=0.0)
     proxy_auc_threshold: float = Field(0.7, ge=0.5, le=1.0)
+    proxy_rows: int = Field(200_000, ge=1000)  # the proxy check's stratified sample of test rows
 
 
 class GateRule(_Section):

@@ -156,8 +156,44 @@ def parquet_batches(path: Path, rows: int, columns: list[str] | None = None):
 
     files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
     for file in files:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=rows, columns=columns):
+        # pre_buffer off: pyarrow would otherwise hold whole column chunks ahead of the batch
+        for batch in pq.ParquetFile(file, pre_buffer=False).iter_batches(
+            batch_size=rows, columns=columns
+        ):
             yield batch.to_pandas()
+
+
+def read_parquet_rows(
+    path: Path, keep: np.ndarray, columns: list[str] | None = None, batch_rows: int = 500_000
+) -> pd.DataFrame:
+    """The rows at the ascending positions ``keep`` of a Parquet file or folder of parts, read
+    batch by batch (memory: the kept rows and one batch)."""
+    kept, start = [], 0
+    for batch in parquet_batches(path, batch_rows, columns):
+        stop = start + len(batch)
+        lo, hi = np.searchsorted(keep, [start, stop])
+        if hi > lo:
+            kept.append(batch.iloc[keep[lo:hi] - start])
+        start = stop
+    if not kept:
+        return pd.read_parquet(path, columns=columns).iloc[:0]
+    return pd.concat(kept, ignore_index=True)
+
+
+def read_columns(path: Path, columns: list[str], batch_rows: int = 500_000) -> pd.DataFrame:
+    """Numeric columns of a Parquet file (or folder of parts), read part by part into arrays
+    allocated once: the peak is the columns and one batch, not twice the table."""
+    total, arrays, start = parquet_rows(path), {}, 0
+    for batch in parquet_batches(path, batch_rows, columns):
+        for column in columns:
+            values = batch[column].to_numpy()
+            if column not in arrays:
+                arrays[column] = np.empty(total, dtype=values.dtype)
+            arrays[column][start : start + len(batch)] = values
+        start += len(batch)
+    if not arrays:
+        return pd.read_parquet(path, columns=columns)
+    return pd.DataFrame(arrays, copy=False)
 
 
 def parquet_rows(path: Path) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.evaluation.monitoring import stress_pd
-from limitlab.limits.decide import decide
+from limitlab.limits.decide import TOTALS, decided_columns
 from limitlab.limits.economics import expected_loss, expected_profit
 from limitlab.limits.policy import Policy
 from limitlab.limits.report import portfolio_totals
@@ -21,11 +21,11 @@ def stress_test(
 ) -> dict:
     """Portfolio totals at baseline; EL and profit of today's limits under stressed PDs; totals
     once the policy re-decides with stressed PDs and incomes cut by ``income_drop``."""
-    baseline = decide(pd_, frame, policy)
-    stressed_frame = frame.copy()
+    baseline = decided_columns(pd_, frame, policy, [*TOTALS, "product"])
+    stressed_frame = frame
     if policy.income:
-        stressed_frame[policy.income] = frame[policy.income] * (1 - income_drop)
-    stressed = decide(stress_pd(pd_, pd_factor), stressed_frame, policy)
+        stressed_frame = frame.assign(**{policy.income: frame[policy.income] * (1 - income_drop)})
+    stressed = decided_columns(stress_pd(pd_, pd_factor), stressed_frame, policy, TOTALS)
     on_current = baseline.assign(pd=stress_pd(pd_, pd_factor))
     book = {"expected_loss": 0.0, "expected_profit": 0.0}
     for name, part in on_current.groupby("product"):

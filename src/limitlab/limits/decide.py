@@ -19,6 +19,10 @@ from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names,
 from limitlab.limits.policy import Policy
 from limitlab.limits.segments import segment_adjustment, segment_labels
 
+CHUNK_ROWS = 250_000  # applicants decided at a time: memory stays flat on large portfolios
+SUMMED = ["expected_profit", "expected_loss", "ead", "limit"]  # what the optimiser adds up
+TOTALS = ["decision", *SUMMED]  # the columns portfolio_totals reads
+
 DECLINE = "decline"
 APPROVE = "approve"
 # Order matters on ties: the first cap with the smallest value is named as binding.
@@ -159,3 +163,21 @@ def decide(
             _decide_product(pd_[rows], frame.iloc[rows], name, policy, grade_caps, part_usage)
         )
     return pd.concat(parts).sort_index()
+
+
+def decided_columns(
+    pd_: np.ndarray,
+    frame: pd.DataFrame,
+    policy: Policy,
+    columns: list[str],
+    grade_caps: dict[str, float] | None = None,
+    usage: Usage | None = None,
+) -> pd.DataFrame:
+    """``columns`` of the decisions of every applicant, decided ``CHUNK_ROWS`` at a time."""
+    parts = []
+    for start in range(0, max(len(frame), 1), CHUNK_ROWS):
+        rows = np.arange(start, min(start + CHUNK_ROWS, len(frame)))
+        part_usage = None if usage is None else usage.take(rows)
+        out = decide(pd_[rows], frame.iloc[rows], policy, grade_caps=grade_caps, usage=part_usage)
+        parts.append(out[columns].reset_index(drop=True))
+    return pd.concat(parts, ignore_index=True)

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from limitlab.errors import InputError
-from limitlab.limits.decide import decide
+from limitlab.limits.decide import SUMMED, TOTALS, decide, decided_columns
 from limitlab.limits.economics import Usage
 from limitlab.limits.need import clustered_difference, realised_totals
 from limitlab.limits.policy import Policy
@@ -42,10 +42,10 @@ def candidate_outcomes(
     labels = np.full(len(frame), ALL, dtype=object) if groups is None else np.asarray(groups)
     rows = []
     for band in bands:
-        out = decide(pd_, frame, policy, grade_caps=dict.fromkeys(names, band), usage=usage)
+        caps = dict.fromkeys(names, band)
+        out = decided_columns(pd_, frame, policy, ["grade", *SUMMED], caps, usage)
         out["group"] = labels
-        sums = out.groupby(["group", "grade"])[["expected_profit", "expected_loss", "ead",
-                                                "limit"]].sum()  # fmt: skip
+        sums = out.groupby(["group", "grade"])[SUMMED].sum()
         for group in sorted(set(labels)):
             for grade in names:
                 key = (group, grade)
@@ -116,11 +116,11 @@ def optimise_policy(pd_: np.ndarray, frame: pd.DataFrame, policy: Policy) -> dic
         "risk_appetite": policy.params.optimise.model_dump(),
         "configured": {
             "caps": configured,
-            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=configured)),
+            "totals": portfolio_totals(decided_columns(pd_, frame, policy, TOTALS, configured)),
         },
         "optimised": {
             "caps": caps,
-            "totals": portfolio_totals(decide(pd_, frame, policy, grade_caps=caps)),
+            "totals": portfolio_totals(decided_columns(pd_, frame, policy, TOTALS, caps)),
         },
     }
 

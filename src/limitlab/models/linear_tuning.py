@@ -23,6 +23,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from limitlab.config import TrainParams, TuneParams
 from limitlab.data.columns import BAD
+from limitlab.data.sampling import sample_index
 from limitlab.features.transformers import raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, with_tuned
 from limitlab.models.selection import paired_p_value
@@ -30,7 +31,6 @@ from limitlab.models.tuning import (
     Objective,
     finished_trials,
     open_study,
-    sample_index,
     trial_records,
     trial_timings,
     tune,

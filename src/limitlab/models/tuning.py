@@ -25,7 +25,6 @@ from optuna.storages import JournalStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from optuna_integration import XGBoostPruningCallback
-from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
 from limitlab.config import TuneParams
@@ -72,24 +71,6 @@ def frame_digest(*frames: pd.DataFrame) -> str:
         digest.update(",".join(frame.columns).encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-def sample_index(y: np.ndarray, rows: int | None, seed: int) -> np.ndarray:
-    """Positions of at most ``rows`` rows in file order, stratified by outcome (all when None)."""
-    if not rows or rows >= len(y):
-        return np.arange(len(y))
-    keep, _ = train_test_split(np.arange(len(y)), train_size=rows, stratify=y, random_state=seed)
-    return np.sort(keep)
-
-
-def stratified_sample(
-    x: pd.DataFrame, y: np.ndarray, rows: int | None, seed: int
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """At most ``rows`` rows in file order, stratified by outcome (all rows when None)."""
-    if not rows or rows >= len(y):
-        return x, y
-    keep = sample_index(y, rows, seed)
-    return x.iloc[keep].reset_index(drop=True), y[keep]
 
 
 def is_database(storage: str | None) -> bool:

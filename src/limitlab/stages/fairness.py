@@ -4,20 +4,26 @@ group of the test split's decisions, and how well the model's features proxy eac
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from limitlab import paths
 from limitlab.config import Params, ParamsError
 from limitlab.data.columns import BAD
+from limitlab.data.sampling import sample_index
 from limitlab.data.specs import DataError, DatasetSpec
 from limitlab.errors import InputError
 from limitlab.evaluation.fairness import attribute_groups, band_labels, group_table, proxy_check
-from limitlab.io import write_json
+from limitlab.io import read_columns, write_json
 from limitlab.limits.decide import APPROVE
-from limitlab.stages.common import load_xy, not_applicable
+from limitlab.stages.common import not_applicable
 
 PARAMS = ("fairness", "split.seed")
 CODE = ("config.py", "data", "errors.py", "evaluation", "io.py", "limits", "paths.py",
         "stages/common.py")  # fmt: skip
+
+
+def _feature_columns() -> list[str]:
+    return [c for c in pq.read_schema(paths.features_path("test")).names if c != BAD]
 
 
 def run(params: Params) -> dict:
@@ -29,13 +35,14 @@ def run(params: Params) -> dict:
         write_json(paths.PLOTS / "fairness.json", [])
         return not_applicable(paths.FAIRNESS, "fairness",
                               "no protected attribute declared (data.protected)")  # fmt: skip
-    test = pd.read_parquet(paths.split_path("test")).reset_index(drop=True)
-    absent = [c for c in spec.protected if c not in test.columns]
+    names = pq.read_schema(paths.split_path("test")).names
+    absent = [c for c in spec.protected if c not in names]
     if absent:
         raise DataError(f"{paths.split_path('test')}: protected attribute(s) {absent} are not "
-                        f"in the data; expected some of {list(test.columns)[:20]}")  # fmt: skip
-    decisions = pd.read_parquet(paths.DECISIONS)
-    matrix, _ = load_xy("test")
+                        f"in the data; expected some of {names[:20]}")  # fmt: skip
+    test = pd.read_parquet(paths.split_path("test"), columns=[*spec.protected, BAD])
+    decisions = pd.read_parquet(paths.DECISIONS, columns=["decision", "limit", "pd"])
+    matrix = read_columns(paths.features_path("test"), _feature_columns())
     groups_out, plot, metrics = [], [], {"attributes": {}}
     for column in spec.protected:
         numeric = pd.api.types.is_numeric_dtype(test[column])
@@ -50,7 +57,10 @@ def run(params: Params) -> dict:
             )  # fmt: skip
         except InputError as exc:
             raise ParamsError(f"fairness.reference.{column}: {exc}") from None
-        proxy = proxy_check(matrix, (groups == reference).to_numpy(), params.split.seed)
+        member = (groups == reference).to_numpy()
+        both = min(member.sum(), (~member).sum()) >= 2  # else proxy_check says one class only
+        rows = sample_index(member, p.proxy_rows if both else None, params.split.seed)
+        proxy = proxy_check(matrix.iloc[rows], member[rows], params.split.seed)
         groups_out += table.assign(attribute=column).to_dict("records")
         plot += table.assign(attribute=column)[["attribute", "group", "count", "approval_rate",
                                                 "mean_limit"]].to_dict("records")  # fmt: skip

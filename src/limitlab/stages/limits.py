@@ -19,10 +19,11 @@ from limitlab.limits.reasons import reason_catalogue
 from limitlab.limits.report import band_table, grade_band_table, portfolio_totals
 from limitlab.limits.segments import segment_report
 from limitlab.serving.scorer import Scorer
+from limitlab.stages.common import in_batches
 
 PARAMS = ("limits", "review", "strategies")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "limits", "models", "paths.py",
-        "serving")  # fmt: skip
+        "serving", "stages/common.py")  # fmt: skip
 
 
 def run(params: Params) -> dict:
@@ -34,7 +35,7 @@ def run(params: Params) -> dict:
     )
     policy.to_json(paths.POLICY)
     scorer = Scorer.from_project()
-    decisions = scorer.decide(test)
+    decisions = in_batches(scorer.decide, test)
     bad = test[BAD].to_numpy()
     decisions.insert(0, spec.id or ROW, test[spec.id or ROW].to_numpy())
     decisions[BAD] = bad

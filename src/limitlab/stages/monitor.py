@@ -4,6 +4,7 @@ vintage curves, roll rates and the downturn month."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from limitlab import paths
@@ -21,29 +22,33 @@ from limitlab.evaluation.vintages import (
     roll_rates,
     vintage_curves,
 )
-from limitlab.io import write_json, write_parquet
+from limitlab.io import read_columns, write_json, write_parquet
 from limitlab.limits.decide import DECLINE, decide, grade_of
 from limitlab.serving.scorer import Scorer
+from limitlab.stages.common import in_batches
 
 PARAMS = ("monitor",)
 VINTAGE_PLOT = paths.PLOTS / "vintages.json"  # cumulative default by month on book, per cohort
 MONTHLY_DEFAULT_PLOT = paths.PLOTS / "default_rate_by_month.json"  # shows the downturn
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "limits", "models",
-        "paths.py", "serving")  # fmt: skip
+        "paths.py", "serving", "stages/common.py")  # fmt: skip
 
 
-def _scored(pd_: pd.Series, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return pd.concat([pd.DataFrame({"score": pd_}), frame[columns].reset_index(drop=True)], axis=1)
+def _scored(pd_: np.ndarray, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The score and the columns, without copying them."""
+    arrays = {"score": np.asarray(pd_), **{c: frame[c].to_numpy() for c in columns}}
+    return pd.DataFrame(arrays, copy=False)
 
 
 def run(params: Params) -> dict:
     """Write the PSI table, realised against expected, the stress view and the metrics."""
     spec, scorer = DatasetSpec.from_json(paths.SPEC), Scorer.from_project()
     p, policy = params.monitor, scorer.policy
-    train = pd.read_parquet(paths.split_path("train"))
-    test = pd.read_parquet(paths.split_path("test"))
-    pd_train, pd_test = scorer.predict_pd(train), scorer.predict_pd(test)
     numeric = list(spec.numeric_features)
+    train = read_columns(paths.split_path("train"), numeric)
+    test = pd.read_parquet(paths.split_path("test"))
+    pd_train = in_batches(scorer.predict_pd, "train")
+    pd_test = in_batches(scorer.predict_pd, test)
     psi = psi_table(_scored(pd_train, train, numeric), _scored(pd_test, test, numeric),
                     ["score", *numeric], p.psi_bins)  # fmt: skip
     order = [*(g.name for g in policy.params.grades), DECLINE]

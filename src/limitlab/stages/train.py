@@ -23,7 +23,7 @@ from limitlab.models.ensemble import ENSEMBLE, StackedPD, cross_fitted
 from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family, tuned_settings
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
-from limitlab.stages.common import load_xy
+from limitlab.stages.common import load_split, load_xy, sample_positions
 
 PARAMS = ("train",)
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "models",
@@ -86,9 +86,9 @@ def run(params: Params) -> dict:
     scorecard's points."""
     p = params.train
     spec = DatasetSpec.from_json(paths.SPEC)
-    train_raw = pd.read_parquet(paths.split_path("train"))
-    valid_raw = pd.read_parquet(paths.split_path("valid"))
-    x_train, y_train = load_xy("train")
+    keep = {n: sample_positions(n, p.sample_rows, p.seed) for n in ("train", "valid")}
+    train_raw, valid_raw = load_split("train", keep["train"]), load_split("valid", keep["valid"])
+    x_train, y_train = load_xy("train", keep["train"])
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
     linear = read_json(paths.LINEAR_BEST_PARAMS)
     p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
@@ -123,6 +123,7 @@ def run(params: Params) -> dict:
     metrics = {
         "champion": champion,
         "selection_metric": p.selection_metric,
+        "train_rows": len(y_train),  # train.sample_rows of them on large data
         "selection": selection,
         "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
         "calibration": p.calibration,

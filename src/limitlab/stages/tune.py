@@ -10,7 +10,6 @@ import time
 
 import joblib
 import optuna
-import pandas as pd
 
 from limitlab import paths
 from limitlab.config import Params, TrainParams, TuneParams
@@ -30,7 +29,6 @@ from limitlab.models.tuning import (
     open_storage,
     open_study,
     run_workers,
-    stratified_sample,
     study_name,
     trial_records,
     trial_timings,
@@ -39,7 +37,7 @@ from limitlab.models.tuning import (
     work,
     xgboost_objective,
 )
-from limitlab.stages.common import load_xy
+from limitlab.stages.common import load_split, load_xy, sample_positions
 
 PARAMS = ("tune", "train.families", "train.monotone", "train.seed", "train.scorecard",
           "train.logistic_c", "train.random_forest", "train.spline")  # fmt: skip
@@ -48,8 +46,9 @@ CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "mo
 
 
 def tuning_data(p: TuneParams) -> tuple[tuple, tuple]:
-    """Train and validation matrices, stratified-sampled to ``tune.sample_rows``."""
-    return tuple(stratified_sample(*load_xy(n), p.sample_rows, p.seed) for n in ("train", "valid"))
+    """Train and validation matrices, stratified-sampled to ``tune.sample_rows`` (only the
+    sampled rows are read)."""
+    return tuple(load_xy(n, sample_positions(n, p.sample_rows, p.seed)) for n in ("train", "valid"))
 
 
 def _worker(p: TuneParams, name: str, monotone: dict[str, int], threads: int, index: int) -> None:
@@ -67,8 +66,9 @@ def _linear_studies(
     """The studies of the families fitted without early stopping, on the raw train and valid
     rows."""
     spec = DatasetSpec.from_json(paths.SPEC)
-    raw = {n: pd.read_parquet(paths.split_path(n)) for n in ("train", "valid")}
-    x_train, y_train = load_xy("train")
+    keep = {n: sample_positions(n, p.sample_rows, p.seed) for n in ("train", "valid")}
+    raw = {n: load_split(n, keep[n]) for n in ("train", "valid")}
+    x_train, y_train = load_xy("train", keep["train"])
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), raw["train"], x_train, y_train)
     digest = frame_digest(raw["train"], raw["valid"])
     return tune_linear(storage, digest, p, train, data, raw["valid"])
@@ -78,19 +78,18 @@ def run(params: Params, workers: int | None = None) -> dict:
     """Run the study to ``tune.n_trials`` finished trials with ``workers`` (default
     ``tune.workers``) processes; write the best trial and every trial's record."""
     spec = DatasetSpec.from_json(paths.SPEC)
-    frames = [pd.read_parquet(paths.features_path(n)) for n in ("train", "valid")]
-    columns = list(frames[1].columns.drop(BAD))
+    data = tuning_data(params.tune)
+    columns = list(data[1][0].columns)
     monotone = monotone_constraints(columns, spec) if params.train.monotone else {}
-    digest = frame_digest(*frames)
+    digest = frame_digest(*(x.assign(**{BAD: y}) for x, y in data))  # the rows tuned on
     name = study_name(digest, params.tune, monotone)
-    del frames
     storage = open_storage(params.tune, paths.STUDY_JOURNAL)
     study = open_study(storage, name, params.tune)
     n_workers = workers or params.tune.workers
     started = time.perf_counter()
     run_info: dict = {}
     if n_workers == 1:
-        objective = xgboost_objective(params.tune, *tuning_data(params.tune), monotone)
+        objective = xgboost_objective(params.tune, *data, monotone)
         study = tune(study, objective, params.tune.n_trials, params.tune.timeout_seconds)
     else:
         if not is_database(params.tune.storage):
@@ -106,8 +105,9 @@ def run(params: Params, workers: int | None = None) -> dict:
         )
     additive_name = study_name(digest, params.tune, monotone, "additive")
     additive, additive_records, additive_timings = tune_additive(
-        storage, params.tune, additive_name, *tuning_data(params.tune), monotone
+        storage, params.tune, additive_name, *data, monotone
     )
+    del data
     fixed = TrainParams(  # the settings the studies start from, and nothing else of train
         families=params.train.families,
         monotone=params.train.monotone,

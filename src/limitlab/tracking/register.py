@@ -20,8 +20,11 @@ import mlflow
 import numpy as np
 import optuna
 import pandas as pd
+from mlflow.data.dataset import Dataset
+from mlflow.data.meta_dataset import MetaDataset
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.tracking import MlflowClient
+from mlflow.types.utils import _infer_schema
 from sklearn.metrics import roc_curve
 
 import limitlab
@@ -31,7 +34,7 @@ from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
 from limitlab.evaluation import plots
 from limitlab.evaluation.metrics import calibration_table, gains_table
-from limitlab.io import read_json, write_json
+from limitlab.io import parquet_batches, parquet_rows, read_json, write_json
 from limitlab.models.linear_tuning import METRIC as LINEAR_METRIC
 from limitlab.models.tuning import METRIC, open_storage
 from limitlab.processes import process_claim
@@ -39,6 +42,7 @@ from limitlab.report import summary_text
 from limitlab.serving.example import applicant_schema, synthetic_applicants
 from limitlab.serving.pyfunc import artifact_digests, bundle_output
 from limitlab.serving.scorer import Scorer
+from limitlab.stages.common import load_split, sample_positions
 from limitlab.tracking.model_card import model_card
 from limitlab.tracking.registry import PROCESS_TAG, apply_gates, clean_up_interrupted
 from limitlab.tracking.runs import (
@@ -54,6 +58,8 @@ STAGES_WITH_METRICS = ("ingest", "split", "tune", "train", "evaluate", "need", "
                        "monitor", "fairness")  # fmt: skip
 MODEL_NAME_IN_RUN = "limit_model"
 DESCRIPTION_LIMIT = 5000
+EXAMPLE_ROWS = 200_000  # train rows the input example's quantiles come from
+PROFILED_ROWS = 1_000_000  # accepted tables up to this size are logged with their profile
 ARTIFACTS = {"spec": paths.SPEC, "model": paths.CHAMPION, "policy": paths.POLICY,
              "reason_catalogue": paths.REASON_CATALOGUE}  # fmt: skip
 _REQUIREMENTS = (
@@ -186,10 +192,23 @@ def registry_text(card: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text()
 
 
+def _accepted_dataset(spec: DatasetSpec, sha256: str) -> Dataset:
+    """The accepted table as an MLflow dataset: with its profile up to ``PROFILED_ROWS`` rows;
+    larger, by its schema and the raw file's digest (the table is not read whole)."""
+    if parquet_rows(paths.ACCEPTED) <= PROFILED_ROWS:
+        accepted = pd.read_parquet(paths.ACCEPTED)
+        return mlflow.data.from_pandas(accepted, source=spec.path, name=spec.name, targets=BAD)
+    head = next(parquet_batches(paths.ACCEPTED, 10_000))
+    source = mlflow.data.dataset_source_registry.resolve_dataset_source(spec.path)
+    return MetaDataset(source, name=spec.name, digest=sha256[:10], schema=_infer_schema(head))
+
+
 def _log_model(model_name: str) -> tuple[str, str]:
     """Log the pyfunc bundle and register it; return (model URI in the run, version)."""
     scorer = Scorer.from_project()
-    example = synthetic_applicants(pd.read_parquet(paths.split_path("train")), scorer)
+    example = synthetic_applicants(
+        load_split("train", sample_positions("train", EXAMPLE_ROWS, 0)), scorer
+    )
     model_id = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN).model_id
     signature = ModelSignature(
         applicant_schema(example),
@@ -262,9 +281,7 @@ def register_pipeline_run(params: Params) -> dict:
             metrics.update(numeric_metrics(stage, read_json(paths.metrics_path(stage))))
         test = read_json(paths.metrics_path("evaluate"))
         mlflow.log_metrics(metrics)
-        accepted = pd.read_parquet(paths.ACCEPTED)
-        dataset = mlflow.data.from_pandas(accepted, source=spec.path, name=spec.name, targets=BAD)
-        mlflow.log_input(dataset, context="training")
+        mlflow.log_input(_accepted_dataset(spec, ingest_metrics["sha256"]), context="training")
         log_figures(_figures(champion, params.train.families, y, new_pd))
         for table_name, table in _tables(y, new_pd).items():
             mlflow.log_table(table, f"tables/{table_name}.json")
