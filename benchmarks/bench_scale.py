@@ -32,8 +32,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORED_ROWS = 1_000_000  # test rows of the scoring ratio (all of them below 5,000,000 rows)
-STAGES = ("generate", "ingest", "split", "features", "tune", "train", "evaluate", "limits",
-          "backtest", "monitor", "register")  # fmt: skip
+STAGES = ("generate", "ingest", "split", "features", "tune", "train", "evaluate", "need",
+          "limits", "backtest", "monitor", "fairness", "register")  # fmt: skip
 RAW_TRAIN = """
 import json, sys, pandas as pd, xgboost as xgb
 frame = pd.read_parquet("data/processed/train.parquet")
