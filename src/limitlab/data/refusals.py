@@ -26,7 +26,10 @@ class RowRefusals:
     def refuse(self, mask: pd.Series | np.ndarray, problem: str, text: Text) -> None:
         """Refuse the rows in ``mask`` with ``text`` (a string, a per-row Series, or a callable
         that builds one, called only when some row is refused)."""
-        hit = pd.Series(mask, index=self.index).fillna(False).to_numpy(bool)
+        if isinstance(mask, np.ndarray) and mask.dtype == bool:
+            hit = mask
+        else:
+            hit = pd.Series(mask, index=self.index).fillna(False).to_numpy(bool)
         if not hit.any():
             return
         self.counts[problem] = self.counts.get(problem, 0) + int(hit.sum())
@@ -57,12 +60,14 @@ class RowRefusals:
         not_number = f"{column}: '", "' is not a number"
         out_of_range = f"{column}: ", f" is out of range; expected within +-{MAX_ABS_VALUE:.0e}"
         negative = f"{column}: ", " is negative; expected >= 0"
-        checks = [
-            (raw.notna() & typed.isna(), "not_a_number", not_number),
-            (typed.abs() > MAX_ABS_VALUE, "out_of_range", out_of_range),
-        ]
-        if nonnegative:
-            checks.append((typed < 0, "negative", negative))
+        values = typed.to_numpy("float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            checks = [
+                (raw.notna().to_numpy() & np.isnan(values), "not_a_number", not_number),
+                (np.abs(values) > MAX_ABS_VALUE, "out_of_range", out_of_range),
+            ]
+            if nonnegative:
+                checks.append((values < 0, "negative", negative))
         for mask, problem, (before, after) in checks:
             self.refuse(mask, f"{column}:{problem}", lambda b=before, a=after: b + shown() + a)
 

@@ -8,6 +8,7 @@ Every trained family is saved as a scikit-learn ``Pipeline`` from raw applicant 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from limitlab.errors import InputError
 from limitlab.features.transformers import MISSING_FLAG, validate_input
 from limitlab.models.rowwise import row_dot
 from limitlab.models.targets import check_binary_target
+from limitlab.models.woe_tables import compile_woe
 
 FAMILIES = ("xgboost", "additive", "scorecard", "logistic", "spline", "random_forest")
 N_THREADS = 2
@@ -116,6 +118,10 @@ def make_logistic(c: float, seed: int) -> Pipeline:
     )
 
 
+_LOADED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per fitted scorecard: lookup tables built on first use, kept out of its state and pickle."""
+
+
 class ScorecardModel(ClassifierMixin, BaseEstimator):
     """Points scorecard: optbinning's monotone optimal binning, WoE, logistic regression, scaled
     to points by PDO / odds / base points.
@@ -153,6 +159,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ScorecardModel:
         from optbinning import BinningProcess, Scorecard
 
+        _LOADED.pop(self, None)  # tables built from an earlier fit
         frame = _as_frame(validate_input(self, X, reset=True))
         self.numeric_ = list(frame.columns) if self.numeric is None else list(self.numeric)
         self.categorical_ = list(self.categorical or [])
@@ -194,9 +201,18 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "scorecard_")
         return self._select(_as_frame(validate_input(self, X, reset=False)))
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def woe(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Each kept variable's WoE, as the fitted binning process gives it (from lookup
+        tables built once per loaded model)."""
         inputs = self._inputs(X)
-        return self.scorecard_.predict_proba(inputs)
+        cache = _LOADED.setdefault(self, {})
+        if "woe" not in cache:
+            cache["woe"] = compile_woe(self.scorecard_)
+        return cache["woe"].transform(inputs)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        woe = self.woe(X)
+        return self.scorecard_.estimator_.predict_proba(woe)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         pd_ = self.predict_proba(X)[:, 1]
@@ -214,20 +230,27 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Log-odds each variable adds against its best bin (points lost, in log-odds units)."""
-        inputs = self._inputs(X)
+        woe = self.woe(X)
         process = self.scorecard_.binning_process_
-        woe = process.transform(inputs, metric="woe")
         coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
                         strict=True))  # fmt: skip
-        out = {}
-        for variable in self.variables:
-            if variable not in coef:
-                continue
-            table = process.get_binned_variable(variable).binning_table.build()
-            bins = pd.to_numeric(table["WoE"].iloc[:-1], errors="coerce").dropna()
-            best = float((coef[variable] * bins).min()) if len(bins) else 0.0
-            out[variable] = coef[variable] * woe[variable].to_numpy(float) - best
-        return pd.DataFrame(out, index=inputs.index)
+        best = self._best_log_odds(coef)
+        out = {v: coef[v] * woe[v].to_numpy(float) - best[v] for v in self.variables if v in coef}
+        return pd.DataFrame(out, index=woe.index)
+
+    def _best_log_odds(self, coef: dict[str, float]) -> dict[str, float]:
+        """Each variable's lowest coefficient x WoE over its bins, built once per loaded model
+        (optbinning rebuilds its whole binning table on every call)."""
+        cache = _LOADED.setdefault(self, {})
+        if "best" not in cache:
+            process = self.scorecard_.binning_process_
+            best = {}
+            for variable in (v for v in self.variables if v in coef):
+                table = process.get_binned_variable(variable).binning_table.build()
+                bins = pd.to_numeric(table["WoE"].iloc[:-1], errors="coerce").dropna()
+                best[variable] = float((coef[variable] * bins).min()) if len(bins) else 0.0
+            cache["best"] = best
+        return cache["best"]
 
 
 def binning_settings(p: ScorecardParams, numeric: list[str]) -> dict[str, dict[str, Any]]:

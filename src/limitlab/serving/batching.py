@@ -8,6 +8,10 @@ lone request is scored at once). Only requests with the same columns and types a
 their answers are the rows of the joint answer, in order: each row is decided on its own, so a
 row's answer does not depend on its neighbours (tested against requests sent one at a time).
 
+With an ``encode`` function (the server's: decisions to JSON-ready records), the joint answer
+is encoded once and each request gets its slice of the encoded rows, so the per-call cost of
+encoding is shared too.
+
 When a joint call is refused (a bad row in one request), every request in it is scored again on
 its own, so each gets the answer, or the refusal, it would have had alone.
 """
@@ -15,7 +19,7 @@ its own, so each gets the answer, or the refusal, it would have had alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -24,6 +28,8 @@ BATCH_ROWS = 256  # rows per joint call; a larger request is scored on its own
 BATCH_ROWS_VARIABLE = "LIMITLAB_SERVE_BATCH_ROWS"
 
 Predict = Callable[[pd.DataFrame], pd.DataFrame]
+Encode = Callable[[pd.DataFrame], Sequence]
+Answer = pd.DataFrame | Sequence
 
 
 @dataclass
@@ -54,24 +60,33 @@ def joint_groups(waiting: list[Pending], batch_rows: int) -> list[list[Pending]]
     return groups
 
 
-def score_group(predict: Predict, group: list[Pending]) -> list[pd.DataFrame | BaseException]:
-    """Each request's answer from one joint call, or from calls of its own when it fails."""
+def score_group(
+    predict: Predict, group: list[Pending], encode: Encode | None = None
+) -> list[Answer | BaseException]:
+    """Each request's answer from one joint call, or from calls of its own when it fails:
+    its rows of the decisions, or of ``encode(decisions)`` when given."""
     if len(group) > 1:
         try:
             joint = predict(pd.concat([p.frame for p in group], ignore_index=True))
+            encoded = joint if encode is None else encode(joint)
         except Exception:
             pass
         else:
-            answers, start = [], 0
+            answers: list[Answer | BaseException] = []
+            start = 0
             for pending in group:
                 stop = start + len(pending.frame)
-                answers.append(joint.iloc[start:stop].reset_index(drop=True))
+                if encode is None:
+                    answers.append(joint.iloc[start:stop].reset_index(drop=True))
+                else:
+                    answers.append(encoded[start:stop])
                 start = stop
             return answers
-    answers: list[pd.DataFrame | BaseException] = []
+    answers = []
     for pending in group:
         try:
-            answers.append(predict(pending.frame))
+            alone = predict(pending.frame)
+            answers.append(alone if encode is None else encode(alone))
         except Exception as exc:
             answers.append(exc)
     return answers
@@ -80,14 +95,18 @@ def score_group(predict: Predict, group: list[Pending]) -> list[pd.DataFrame | B
 class Batcher:
     """Scores requests' frames through ``predict``, joining those that wait (module docstring)."""
 
-    def __init__(self, predict: Predict, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self, predict: Predict, batch_rows: int = BATCH_ROWS, encode: Encode | None = None
+    ) -> None:
         self.predict = predict
         self.batch_rows = batch_rows
+        self.encode = encode
         self.queue: asyncio.Queue[Pending] | None = None
         self.calls = 0  # scoring calls made (joint or single)
 
-    async def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The answer to one request's rows; raises what scoring them alone would raise."""
+    async def score(self, frame: pd.DataFrame) -> Answer:
+        """The answer to one request's rows (encoded when the batcher encodes); raises what
+        scoring them alone would raise."""
         if self.queue is None:  # created in the server's event loop, on the first request
             self.queue = asyncio.Queue()
             asyncio.get_running_loop().create_task(self._run())
@@ -107,7 +126,7 @@ class Batcher:
                     continue
                 self.calls += 1
                 try:
-                    answers = await asyncio.to_thread(score_group, self.predict, live)
+                    answers = await asyncio.to_thread(score_group, self.predict, live, self.encode)
                 except Exception as exc:
                     answers = [exc] * len(live)
                 for pending, answer in zip(live, answers, strict=True):

@@ -187,19 +187,20 @@ class BatchedScoring:
 
     def __init__(self, model: Any, batch_rows: int = BATCH_ROWS, timeout: float | None = None):
         self.schema = model.metadata.get_input_schema()
-        self.batcher = Batcher(model.predict, batch_rows)
+        self.batcher = Batcher(model.predict, batch_rows, records)
         self.timeout = timeout
 
     async def answer(self, payload: dict) -> tuple[int, bytes]:
         """``(status, JSON body)`` for a decoded request."""
         from mlflow.exceptions import MlflowException
-        from mlflow.pyfunc.scoring_server import infer_and_parse_data, predictions_to_json
+        from mlflow.pyfunc.scoring_server import infer_and_parse_data
+        from mlflow.utils.proto_json_utils import NumpyEncoder
 
         try:
             frame = infer_and_parse_data(payload, self.schema)
             if not isinstance(frame, pd.DataFrame):
                 frame = pd.DataFrame(frame)
-            decisions = await asyncio.wait_for(self.batcher.score(frame), self.timeout)
+            rows = await asyncio.wait_for(self.batcher.score(frame), self.timeout)
         except MlflowException as exc:
             return exc.get_http_status_code(), without_stack_trace(exc.serialize_as_json().encode())
         except TimeoutError:
@@ -209,9 +210,12 @@ class BatchedScoring:
             message = {"error_code": "INTERNAL_ERROR",
                        "message": "internal error while scoring; see the server log"}  # fmt: skip
             return 500, json.dumps(message).encode()
-        out = io.StringIO()
-        predictions_to_json(decisions, out)
-        return 200, out.getvalue().encode()
+        return 200, json.dumps({"predictions": rows}, cls=NumpyEncoder).encode()
+
+
+def records(decisions: pd.DataFrame) -> list[dict]:
+    """Decisions as the JSON-ready records MLflow's server answers with, one per row."""
+    return decisions.to_dict(orient="records")
 
 
 async def respond(send: Send, status: int, body: bytes) -> None:
