@@ -160,6 +160,14 @@ def serve(
     batch_rows: Annotated[
         int, typer.Option(min=1, help="Rows of concurrent requests scored in one call (1: alone).")
     ] = 256,
+    batch_wait_ms: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1000,
+            help="Under load, ms a call waits to gather the requests it last answered.",
+        ),
+    ] = 3.0,
 ) -> None:
     """Serve a registered model with MLflow's scoring server behind limitlab's request guard;
     concurrent small requests are scored together in one call of the model."""
@@ -168,7 +176,7 @@ def serve(
     import mlflow
 
     from limitlab.serving.batch import load_limit_model
-    from limitlab.serving.batching import BATCH_ROWS_VARIABLE
+    from limitlab.serving.batching import BATCH_ROWS_VARIABLE, BATCH_WAIT_VARIABLE
     from limitlab.serving.pyfunc import MAX_ROWS_VARIABLE
     from limitlab.serving.server import MODEL_VARIABLE
     from limitlab.tracking.store import tracking_uri
@@ -178,11 +186,12 @@ def serve(
     with stop_on_bad_input():
         load_limit_model(model)  # an unknown alias or a changed file: one line, before binding
     os.environ.update({MODEL_VARIABLE: model, MAX_ROWS_VARIABLE: str(max_rows),
-                       BATCH_ROWS_VARIABLE: str(batch_rows)})  # fmt: skip
+                       BATCH_ROWS_VARIABLE: str(batch_rows),
+                       BATCH_WAIT_VARIABLE: str(batch_wait_ms)})  # fmt: skip
     workers = workers or os.cpu_count() or 1
     typer.echo(f"serving {model} on http://{host}:{port} with {workers} worker(s), "
                f"at most {max_rows:,} rows per request, concurrent requests joined up to "
-               f"{batch_rows:,} rows")  # fmt: skip
+               f"{batch_rows:,} rows, gathered up to {batch_wait_ms:g} ms under load")  # fmt: skip
     command = [sys.executable, "-m", "uvicorn", "--factory", "limitlab.serving.server:create_app",
                "--host", host, "--port", str(port), "--workers", str(workers),
                "--log-level", "warning"]  # fmt: skip

@@ -204,11 +204,19 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def woe(self, X: pd.DataFrame) -> pd.DataFrame:
         """Each kept variable's WoE, as the fitted binning process gives it (from lookup
         tables built once per loaded model)."""
-        inputs = self._inputs(X)
+        check_is_fitted(self, "scorecard_")
+        frame = _as_frame(validate_input(self, X, reset=False))
         cache = _LOADED.setdefault(self, {})
         if "woe" not in cache:
             cache["woe"] = compile_woe(self.scorecard_)
-        return cache["woe"].transform(inputs)
+        tables = cache["woe"]
+        columns = {}
+        for name in tables.tables:  # as _select gives them, without copying the whole frame
+            values = frame[name].to_numpy()
+            if name in self.categorical_:
+                values = np.where(pd.isna(values), "missing", values.astype(object))
+            columns[name] = values
+        return tables.transform(columns, frame.index)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         woe = self.woe(X)
@@ -231,25 +239,24 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Log-odds each variable adds against its best bin (points lost, in log-odds units)."""
         woe = self.woe(X)
-        process = self.scorecard_.binning_process_
-        coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
-                        strict=True))  # fmt: skip
-        best = self._best_log_odds(coef)
+        coef, best = self._coef_and_best_log_odds()
         out = {v: coef[v] * woe[v].to_numpy(float) - best[v] for v in self.variables if v in coef}
         return pd.DataFrame(out, index=woe.index)
 
-    def _best_log_odds(self, coef: dict[str, float]) -> dict[str, float]:
-        """Each variable's lowest coefficient x WoE over its bins, built once per loaded model
-        (optbinning rebuilds its whole binning table on every call)."""
+    def _coef_and_best_log_odds(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Each kept variable's coefficient and its lowest coefficient x WoE over its bins,
+        built once per loaded model (optbinning rebuilds its binning tables on every call)."""
         cache = _LOADED.setdefault(self, {})
         if "best" not in cache:
             process = self.scorecard_.binning_process_
+            coef = dict(zip(process.get_support(names=True), self.scorecard_.estimator_.coef_[0],
+                            strict=True))  # fmt: skip
             best = {}
             for variable in (v for v in self.variables if v in coef):
                 table = process.get_binned_variable(variable).binning_table.build()
                 bins = pd.to_numeric(table["WoE"].iloc[:-1], errors="coerce").dropna()
                 best[variable] = float((coef[variable] * bins).min()) if len(bins) else 0.0
-            cache["best"] = best
+            cache["best"] = coef, best
         return cache["best"]
 
 

@@ -10,6 +10,7 @@ Equality with ``process.transform`` on held-out rows is tested.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,12 +61,14 @@ class WoeTables:
 
     tables: dict[str, NumericTable | CategoricalTable]
 
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The WoE frame ``process.transform(frame, metric="woe")`` returns."""
-        return pd.DataFrame(
-            {name: table.transform(frame[name].to_numpy()) for name, table in self.tables.items()},
-            index=frame.index,
-        )
+    def transform(self, columns: Mapping[str, Any], index: pd.Index | None = None) -> pd.DataFrame:
+        """The WoE frame ``process.transform(frame, metric="woe")`` returns, from a frame or a
+        mapping of column name to values (with ``index`` for the result)."""
+        if isinstance(columns, pd.DataFrame):
+            index = columns.index if index is None else index
+        woe = {name: table.transform(np.asarray(columns[name]))
+               for name, table in self.tables.items()}  # fmt: skip
+        return pd.DataFrame(woe, index=index)
 
 
 def _special_codes(binned: Any) -> list[float]:

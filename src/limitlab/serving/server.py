@@ -24,7 +24,13 @@ from typing import Any
 import pandas as pd
 
 from limitlab.errors import StateError
-from limitlab.serving.batching import BATCH_ROWS, BATCH_ROWS_VARIABLE, Batcher
+from limitlab.serving.batching import (
+    BATCH_ROWS,
+    BATCH_ROWS_VARIABLE,
+    BATCH_WAIT,
+    BATCH_WAIT_VARIABLE,
+    Batcher,
+)
 from limitlab.serving.pyfunc import max_rows
 
 MODEL_VARIABLE = "LIMITLAB_SERVE_MODEL"
@@ -185,9 +191,15 @@ class BatchedScoring:
     """``/invocations`` for one pyfunc model: MLflow's parsing, the model's ``predict`` through a
     :class:`~limitlab.serving.batching.Batcher`, MLflow's answer format and error bodies."""
 
-    def __init__(self, model: Any, batch_rows: int = BATCH_ROWS, timeout: float | None = None):
+    def __init__(
+        self,
+        model: Any,
+        batch_rows: int = BATCH_ROWS,
+        timeout: float | None = None,
+        wait: float = BATCH_WAIT,
+    ) -> None:
         self.schema = model.metadata.get_input_schema()
-        self.batcher = Batcher(model.predict, batch_rows, records)
+        self.batcher = Batcher(model.predict, batch_rows, records, wait)
         self.timeout = timeout
 
     async def answer(self, payload: dict) -> tuple[int, bytes]:
@@ -286,11 +298,24 @@ def batch_rows() -> int:
     return int(value)
 
 
+def batch_wait() -> float:
+    """Seconds a call under load waits to gather requests, from the environment (in ms)."""
+    value = os.environ.get(BATCH_WAIT_VARIABLE, "").strip() or str(BATCH_WAIT * 1000)
+    try:
+        milliseconds = float(value)
+    except ValueError:
+        milliseconds = -1.0
+    if not 0 <= milliseconds <= 1000:
+        raise StateError(f"{BATCH_WAIT_VARIABLE}={value!r}; expected milliseconds from 0 to 1000")
+    return milliseconds / 1000
+
+
 def create_app() -> App:
     """The guarded server for the model named by ``LIMITLAB_SERVE_MODEL`` (uvicorn factory)."""
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
     from mlflow.pyfunc import load_model, scoring_server
 
     model = load_model(os.environ[MODEL_VARIABLE])
-    scoring = BatchedScoring(model, batch_rows(), MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get())
+    timeout = MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
+    scoring = BatchedScoring(model, batch_rows(), timeout, batch_wait())
     return RequestGuard(scoring_server.init(model), max_rows(), scoring)
