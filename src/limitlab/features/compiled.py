@@ -17,6 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from limitlab.data.lookup import lookup
 from limitlab.features.transformers import DerivedRatios, _ratio
 
 MISSING_LEVEL = "missing"  # what the categorical imputer fills in
@@ -35,8 +36,8 @@ class OneHot:
 
     def encode(self, values: pd.Series) -> np.ndarray:
         out = np.zeros((len(values), self.width))
-        filled = values.astype(object).where(values.notna(), MISSING_LEVEL)
-        position = filled.map(self.positions).to_numpy(dtype="float64")
+        missing = self.positions.get(MISSING_LEVEL, np.nan)
+        position = lookup(values, self.positions, np.nan, missing, "float64")
         known = ~np.isnan(position)
         out[np.flatnonzero(known), position[known].astype(int)] = 1.0
         if self.unseen_pooled:

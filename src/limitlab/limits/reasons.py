@@ -66,7 +66,7 @@ def principal_reasons(
         out[row] = [*texts_fired, *[""] * (N_REASONS - len(texts_fired))]
     if needed is not None:
         out[~np.asarray(needed, dtype=bool)] = None
-    return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index)
+    return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index, dtype=object)
 
 
 CAP_CODES = ("pd_above_cutoff", "income_missing", "income_missing_decline", "affordability",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.columns import BAD
+from limitlab.data.lookup import lookup
 from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
@@ -22,8 +23,8 @@ def segment_labels(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
             labels = np.asarray(rule.labels, dtype=object)[np.minimum(idx, len(rule.labels) - 1)]
             labels[np.isnan(numbers)] = UNKNOWN
         else:
-            mapping = rule.values or {}
-            labels = values.astype("string").map(mapping).fillna(UNKNOWN).to_numpy(object)
+            labels = lookup(values, rule.values or {}, UNKNOWN, UNKNOWN,
+                            key=lambda levels: levels.astype("string"))  # fmt: skip
         out[f"segment_{rule.name}"] = labels
     return pd.DataFrame(out, index=frame.index)
 
@@ -33,7 +34,7 @@ def segment_adjustment(labels: pd.DataFrame, policy: Policy) -> np.ndarray:
     factor = np.ones(len(labels))
     for rule in policy.params.segments:
         column = labels[f"segment_{rule.name}"]
-        factor *= column.map(rule.adjustment).fillna(1.0).to_numpy(float)
+        factor *= lookup(column, rule.adjustment, 1.0, 1.0, "float64")
     return factor
 
 
