@@ -33,3 +33,12 @@ def lookup(
     found = [mapping.get(k, default) if not pd.isna(k) else missing for k in keys]
     table = np.array([*found, missing], dtype=dtype)  # code -1 (missing) reads the last entry
     return table[codes]
+
+
+def text_column(values: Any, index: pd.Index) -> pd.Series:
+    """Text (an array, or one value for every row) as an object column: pandas would otherwise
+    copy every value into an Arrow string, the largest single cost of building a large frame of
+    decisions."""
+    if np.ndim(values) == 0:
+        values = np.full(len(index), values, dtype=object)
+    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)

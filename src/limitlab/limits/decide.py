@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from limitlab.data.lookup import lookup, text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
@@ -71,9 +72,7 @@ def _decide_product(
     if grade_caps is None:
         grade_caps = {g.name: g.max_share * product.max_limit for g in p.grades}
     labels = segment_labels(frame, policy)
-    grade_cap = np.array([grade_caps.get(g, 0.0) for g in grade]) * segment_adjustment(
-        labels, policy
-    )
+    grade_cap = lookup(grade, grade_caps, 0.0, 0.0, "float64") * segment_adjustment(labels, policy)
     # No income column at all is treated like missing income: the declared fallback applies.
     income = _column(frame, policy.income)
     income = np.full(n, np.nan) if income is None else income
@@ -105,19 +104,21 @@ def _decide_product(
     out = pd.DataFrame(
         {
             "pd": pd_,
-            "grade": grade,
-            "product": product_name,
-            "decision": decision,
+            "grade": text_column(grade, frame.index),
+            "product": text_column(product_name, frame.index),
+            "decision": text_column(decision, frame.index),
             "limit": limit,
-            "binding_cap": binding,
+            "binding_cap": text_column(binding, frame.index),
             "below_minimum": below_min & ~declined_income & ~knocked,
-            "knockouts": fired,
+            "knockouts": text_column(fired, frame.index),
             "grade_cap": grade_cap,
             "affordable_cap": np.where(np.isinf(afford), np.nan, afford),
             "regulatory_cap": np.where(np.isinf(regulatory), np.nan, regulatory),
             "daily_cap": limit * product.daily_cap_share,
             "monthly_cap": limit * product.monthly_cap_share,
-            "blocked_merchant_categories": ",".join(product.blocked_merchant_categories),
+            "blocked_merchant_categories": text_column(
+                ",".join(product.blocked_merchant_categories), frame.index
+            ),
             "expected_drawn": drawn,
             "ead": ead,
             "expected_loss": expected_loss(pd_, limit, product, usage),

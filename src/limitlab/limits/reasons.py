@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from limitlab.data.lookup import lookup
 from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
 
@@ -47,7 +48,7 @@ def principal_reasons(
     codes = decisions["binding_cap"].to_numpy(dtype=object)
     texts = {code: cap_reason(code, policy) for code in set(codes)}
     out = np.full((n, N_REASONS), "", dtype=object)
-    out[:, 0] = [texts[code] for code in codes]
+    out[:, 0] = lookup(codes, texts, "", "")
     below = decisions["below_minimum"].to_numpy(dtype=bool)
     out[below, 1] = out[below, 0]
     out[below, 0] = cap_reason("below_minimum", policy)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.columns import BAD
-from limitlab.data.lookup import lookup
+from limitlab.data.lookup import lookup, text_column
 from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
@@ -25,7 +25,7 @@ def segment_labels(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         else:
             labels = lookup(values, rule.values or {}, UNKNOWN, UNKNOWN,
                             key=lambda levels: levels.astype("string"))  # fmt: skip
-        out[f"segment_{rule.name}"] = labels
+        out[f"segment_{rule.name}"] = text_column(labels, frame.index)
     return pd.DataFrame(out, index=frame.index)
 
 
