@@ -48,6 +48,7 @@ bench: env ## Benchmarks (print figures; never part of the tests; reasons and se
 	$(RUN) python benchmarks/bench_policy.py
 	$(RUN) python benchmarks/bench_reasons.py
 	$(RUN) python benchmarks/bench_serving.py
+	$(UV) run --frozen --with polars --with duckdb python benchmarks/bench_engines.py
 	$(RUN) python benchmarks/bench_scale.py $(BENCH_ARGS)
 
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
