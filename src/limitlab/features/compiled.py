@@ -34,14 +34,16 @@ class OneHot:
     width: int
     unseen_pooled: bool
 
-    def encode(self, values: pd.Series) -> np.ndarray:
-        out = np.zeros((len(values), self.width))
-        missing = self.positions.get(MISSING_LEVEL, np.nan)
-        position = lookup(values, self.positions, np.nan, missing, "float64")
-        known = ~np.isnan(position)
-        out[np.flatnonzero(known), position[known].astype(int)] = 1.0
+    def encode(self, values: pd.Series, out: np.ndarray | None = None) -> np.ndarray:
+        """The one-hot columns of ``values``, written into ``out`` (zeros) when given."""
+        out = np.zeros((len(values), self.width)) if out is None else out
+        missing = self.positions.get(MISSING_LEVEL, -1)
+        position = lookup(values, self.positions, -1, missing, "int64")
+        rows = np.arange(len(values))
+        known = position >= 0
+        out[rows[known], position[known]] = 1.0
         if self.unseen_pooled:
-            out[~known, self.width - 1] = 1.0
+            out[rows[~known], self.width - 1] = 1.0
         return out
 
 
@@ -61,17 +63,26 @@ class CompiledTransform:
         """Raw applicant columns (typed as at ingest) in, the model matrix out."""
         derived = {name: _ratio(frame[num], frame[den]) for name, (num, den) in
                    self.ratios.items()}  # fmt: skip
-        values = np.empty((len(frame), len(self.numeric)))
+        n, kept = len(frame), np.flatnonzero(self.kept)
+        matrix = np.zeros((n, len(self.columns)), order="F")  # filled column by column
+        flags = {int(j): len(kept) + k for k, j in enumerate(self.flagged)}
+        medians = dict(zip(kept.tolist(), self.medians.tolist(), strict=True))
+        at = 0
         for i, column in enumerate(self.numeric):
-            values[:, i] = (derived[column] if column in derived else frame[column]).to_numpy(
-                dtype="float64"
+            values = (derived[column] if column in derived else frame[column]).to_numpy(
+                dtype="float64", na_value=np.nan
             )
-        missing = np.isnan(values)
-        kept = values[:, self.kept]
-        parts = [np.where(missing[:, self.kept], self.medians, kept), missing[:, self.flagged]]
-        parts += [onehot.encode(frame[onehot.column]) for onehot in self.onehots]
-        matrix = np.hstack(parts).astype("float64")
-        return pd.DataFrame(matrix, columns=self.columns, index=frame.index)
+            missing = np.isnan(values)
+            if i in medians:
+                matrix[:, at] = np.where(missing, medians[i], values)
+                at += 1
+            if i in flags:
+                matrix[:, flags[i]] = missing
+        start = len(kept) + len(self.flagged)
+        for onehot in self.onehots:
+            onehot.encode(frame[onehot.column], matrix[:, start : start + onehot.width])
+            start += onehot.width
+        return pd.DataFrame(matrix, columns=self.columns, index=frame.index, copy=False)
 
 
 def compile_transform(features: object) -> CompiledTransform | None:
