@@ -43,7 +43,10 @@ def test_rows_at_positions_equal_the_whole_read_sliced_across_parts_and_batches(
     keep = np.unique(np.concatenate([keep, [0, 999, 1_000, 2_499]]))  # the parts' edges
     got = read_parquet_rows(folder, keep, batch_rows=300)
     pd.testing.assert_frame_equal(got, frame.iloc[keep].reset_index(drop=True))
-    assert read_parquet_rows(folder, np.array([], dtype=int)).empty
+    none = read_parquet_rows(folder, np.array([], dtype=int), batch_rows=300)
+    pd.testing.assert_frame_equal(none, frame.iloc[:0])  # the columns and types, no rows
+    first = read_parquet_rows(folder, np.array([0, 5]), batch_rows=300)
+    pd.testing.assert_frame_equal(first, frame.iloc[[0, 5]].reset_index(drop=True))
 
 
 def _write_split(name: str, frame: pd.DataFrame) -> None:

@@ -167,17 +167,22 @@ def read_parquet_rows(
     path: Path, keep: np.ndarray, columns: list[str] | None = None, batch_rows: int = 500_000
 ) -> pd.DataFrame:
     """The rows at the ascending positions ``keep`` of a Parquet file or folder of parts, read
-    batch by batch (memory: the kept rows and one batch)."""
-    kept, start = [], 0
+    batch by batch (memory: the kept rows and one batch), stopping after the last kept row."""
+    kept: list[pd.DataFrame] = []
+    empty: pd.DataFrame | None = None
+    start, last = 0, int(keep[-1]) if len(keep) else -1
     for batch in parquet_batches(path, batch_rows, columns):
+        empty = batch.iloc[:0] if empty is None else empty
+        if start > last:
+            break
         stop = start + len(batch)
         lo, hi = np.searchsorted(keep, [start, stop])
         if hi > lo:
             kept.append(batch.iloc[keep[lo:hi] - start])
         start = stop
-    if not kept:
-        return pd.read_parquet(path, columns=columns).iloc[:0]
-    return pd.concat(kept, ignore_index=True)
+    if kept:
+        return pd.concat(kept, ignore_index=True)
+    return empty if empty is not None else pd.read_parquet(path, columns=columns).iloc[:0]
 
 
 def read_columns(path: Path, columns: list[str], batch_rows: int = 500_000) -> pd.DataFrame:
