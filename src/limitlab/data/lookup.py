@@ -4,6 +4,9 @@
 first and mapping the levels costs a fraction of that on large frames (most of all on pandas'
 Arrow-backed strings). The result equals ``Series.map(mapping)`` with ``default`` for values the
 mapping lacks and ``missing`` for missing values (tested).
+
+Text columns of a few levels are built as object arrays (:func:`choose_text`,
+:func:`text_column`) for the same reason: pandas copies text into Arrow strings row by row.
 """
 
 from __future__ import annotations
