@@ -157,25 +157,17 @@ def test_a_lone_request_is_not_kept_waiting() -> None:
     assert asyncio.run(run()) < 5.0
 
 
-@pytest.mark.parametrize("value", ["-1", "1001", "soon"])
-def test_a_bad_batch_wait_is_refused_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, value: str
+@pytest.mark.parametrize(
+    ("variable", "reader", "value"),
+    [*[("LIMITLAB_SERVE_BATCH_WAIT_MS", "batch_wait", v) for v in ("-1", "1001", "soon")],
+     *[("LIMITLAB_SERVE_BATCH_ROWS", "batch_rows", v) for v in ("0", "-3", "many", "2.5")]],
+)  # fmt: skip
+def test_a_bad_batching_setting_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, reader: str, value: str
 ) -> None:
     from limitlab.errors import StateError
-    from limitlab.serving.server import batch_wait
+    from limitlab.serving import server
 
-    monkeypatch.setenv("LIMITLAB_SERVE_BATCH_WAIT_MS", value)
-    with pytest.raises(StateError, match=f"LIMITLAB_SERVE_BATCH_WAIT_MS='{value}'; expected"):
-        batch_wait()
-
-
-@pytest.mark.parametrize("value", ["0", "-3", "many", "2.5"])
-def test_a_bad_batch_size_is_refused_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, value: str
-) -> None:
-    from limitlab.errors import StateError
-    from limitlab.serving.server import batch_rows
-
-    monkeypatch.setenv("LIMITLAB_SERVE_BATCH_ROWS", value)
-    with pytest.raises(StateError, match=f"LIMITLAB_SERVE_BATCH_ROWS='{value}'; expected a"):
-        batch_rows()
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(StateError, match=f"{variable}='{value}'; expected"):
+        getattr(server, reader)()
