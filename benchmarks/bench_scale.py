@@ -12,8 +12,9 @@ memory is that process's maximum resident set, from wait4). Ratios, measured in 
 - train: `limitlab train` (XGBoost only, no calibration) against a process that reads the same
   feature matrix and calls raw `xgboost.train` on a QuantileDMatrix with the same parameters;
 - scoring: `Scorer.decide` (raw columns -> features -> PD -> limit -> four reasons) against the
-  champion's raw prediction (XGBoost's `Booster.predict`, or the model's `predict_proba`) on the
-  already-built feature matrix, with exact and approximate reasons.
+  champion's raw prediction (XGBoost's `Booster.predict`, for the additive family too, or the
+  model's `predict_proba`) on the already-built feature matrix, with exact and approximate
+  reasons.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def scoring_ratio(folder: Path) -> dict:
     import xgboost as xgb
 
     from limitlab.limits.policy import Policy
+    from limitlab.models.additive import AdditiveBoosting
     from limitlab.serving.scorer import Scorer
 
     cwd = Path.cwd()
@@ -121,8 +123,9 @@ def scoring_ratio(folder: Path) -> dict:
         os.chdir(cwd)
     model = scorer.pipeline[-1]
     start = time.perf_counter()
-    if isinstance(model, xgb.XGBModel):
-        model.get_booster().predict(xgb.DMatrix(matrix))
+    booster = model.model_ if isinstance(model, AdditiveBoosting) else model  # XGBoost's own
+    if isinstance(booster, xgb.XGBModel):
+        booster.get_booster().predict(xgb.DMatrix(matrix))
     else:
         model.predict_proba(matrix)
     raw = time.perf_counter() - start

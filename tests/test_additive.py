@@ -55,6 +55,13 @@ def test_lookup_contributions_equal_pred_contribs_on_held_out_rows() -> None:
     assert held_out["num__tenure"].isna().any()  # the missing-value entries were exercised
 
 
+def test_the_tables_predict_what_xgboost_predicts() -> None:
+    held_out = X.iloc[3000:]
+    found = MODEL.predict_proba(held_out)
+    np.testing.assert_allclose(found, MODEL.model_.predict_proba(held_out), atol=1e-6)
+    np.testing.assert_allclose(found.sum(axis=1), 1.0)
+
+
 def test_a_tree_on_two_columns_is_refused() -> None:
     free = make_xgboost(PARAMS, 0, n_estimators=20).fit(X, Y)
     with pytest.raises(ValueError, match="expected one column per tree"):

@@ -57,6 +57,11 @@ def test_the_compiled_matrix_equals_scikit_learns(seed: int, n: int, homes: list
     found = COMPILED.transform(frame)
     assert list(found.columns) == list(expected.columns)
     np.testing.assert_array_equal(found.to_numpy(), expected.to_numpy(dtype="float64"))
+    # text left in pandas' Arrow strings (as read from Parquet) gives the same matrix
+    as_read = raw_inputs(frame.astype({"home": "string[pyarrow]", "job": "string[pyarrow]"}),
+                         SPEC, keep_text=True)  # fmt: skip
+    assert as_read["home"].dtype == "string[pyarrow]"
+    np.testing.assert_array_equal(COMPILED.transform(as_read).to_numpy(), found.to_numpy())
 
 
 def test_another_shape_is_not_compiled() -> None:

@@ -16,6 +16,7 @@ from limitlab.evaluation.metrics import (
     expected_calibration_error,
     population_stability_index,
 )
+from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import CalibratedPD, calibration_slope_intercept
 from limitlab.models.contributions import raw_feature_contributions, source_feature
 from limitlab.models.families import (
@@ -24,6 +25,7 @@ from limitlab.models.families import (
     make_xgboost,
     monotone_constraints,
 )
+from limitlab.models.spline import SplineGAM
 
 SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
                    monotone={"income": -1, "arrears=yes": 1})  # fmt: skip
@@ -236,7 +238,14 @@ def test_linear_families_score_a_row_the_same_alone_and_in_a_batch() -> None:
                                  ("model", make_logistic(0.01, 0).fit(x, y))])  # fmt: skip
     oof = {name: m.predict_proba(x)[:, 1] for name, m in members.items()}
     blend = StackedPD.from_out_of_fold(members, oof, y)
-    for model, frame in ((logistic, x), (card, raw), (blend, x)):
+    additive = AdditiveBoosting({"max_depth": 2}, 60, seed=0).fit(x, y)
+    spline = SplineGAM(4, 1.0).fit(x, y)
+    for model, frame in ((logistic, x), (card, raw), (blend, x), (additive, x), (spline, x)):
         batch = model.predict_proba(frame.head(200))[:, 1]
         alone = np.array([model.predict_proba(frame.iloc[[i]])[0, 1] for i in range(200)])
+        np.testing.assert_array_equal(batch, alone)
+    for model in (additive, spline):  # the reasons' sums per raw feature too
+        batch = raw_feature_contributions(model, x.head(200)).to_numpy()
+        alone = np.vstack([raw_feature_contributions(model, x.iloc[[i]]).to_numpy()
+                           for i in range(200)])  # fmt: skip
         np.testing.assert_array_equal(batch, alone)

@@ -29,13 +29,27 @@ def lookup(
     """``mapping[v]`` for each value (``default`` when absent, ``missing`` for a missing value),
     as a numpy array of ``dtype``; ``key`` turns the distinct values into the mapping's keys
     (for example ``lambda levels: levels.astype("string")``)."""
+    codes, keys = factorized(values, key)
+    return codes_table(keys, mapping, default, missing, dtype)[codes]
+
+
+def factorized(
+    values: pd.Series | np.ndarray, key: Callable[[pd.Index], pd.Index] | None = None
+) -> tuple[np.ndarray, pd.Index]:
+    """Each value's code (-1 for a missing value) and the distinct values as keys (``key``
+    applied), for lookups of several mappings on the same values."""
     if key is not None and pd.Index(values[:0]).dtype == object:
         values, key = key(pd.Index(values)), None  # 1 and 1.0 are one level but two texts
     codes, levels = pd.factorize(values, use_na_sentinel=True)
-    keys = pd.Index(levels) if key is None else key(pd.Index(levels))
+    return codes, pd.Index(levels) if key is None else key(pd.Index(levels))
+
+
+def codes_table(
+    keys: pd.Index, mapping: Mapping[Any, Any], default: Any, missing: Any, dtype: Any = object
+) -> np.ndarray:
+    """``mapping`` over ``keys``, indexed by code: code -1 (missing) reads the last entry."""
     found = [mapping.get(k, default) if not pd.isna(k) else missing for k in keys]
-    table = np.array([*found, missing], dtype=dtype)  # code -1 (missing) reads the last entry
-    return table[codes]
+    return np.array([*found, missing], dtype=dtype)
 
 
 def text_column(values: Any, index: pd.Index) -> pd.Series:

@@ -148,8 +148,12 @@ def build_feature_pipeline(
     return pipeline.set_output(transform="pandas")
 
 
-def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
-    """The raw applicant columns the feature pipeline needs, typed as at ingest."""
+def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec, keep_text: bool = False) -> pd.DataFrame:
+    """The raw applicant columns the feature pipeline needs, typed as at ingest.
+
+    ``keep_text`` leaves text columns in pandas' string type (the compiled transform reads them
+    as they are; scikit-learn's encoders need Python objects, a costly copy on large frames).
+    """
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing:
         raise InputError(
@@ -158,6 +162,8 @@ def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     out = frame[spec.input_columns].copy()
     for column in out.columns:
         if column in spec.categorical:
+            if keep_text and pd.api.types.is_string_dtype(out[column].dtype):
+                continue
             out[column] = out[column].astype(object).where(out[column].notna(), np.nan)
         else:
             out[column] = out[column].astype("float64")

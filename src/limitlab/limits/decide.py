@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.data.lookup import choose_text, lookup, text_column
+from limitlab.data.lookup import text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
 from limitlab.limits.economics import Usage, expected_loss, expected_profit, exposure_at_default
 from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names, knockout_hits
 from limitlab.limits.policy import Policy
-from limitlab.limits.segments import segment_adjustment, segment_labels
+from limitlab.limits.segments import segments
 
 CHUNK_ROWS = 250_000  # applicants decided at a time: memory stays flat on large portfolios
 SUMMED = ["expected_profit", "expected_loss", "ead", "limit"]  # what the optimiser adds up
@@ -28,13 +28,28 @@ DECLINE = "decline"
 APPROVE = "approve"
 # Order matters on ties: the first cap with the smallest value is named as binding.
 CAP_ORDER = ("grade", "product_max", "affordability", "regulatory")
+# What set a limit (or refused one), by code: the caps first.
+BINDING = np.asarray([*CAP_ORDER, "income_missing", "income_missing_decline", "pd_above_cutoff",
+                      KNOCKOUT_CAP], dtype=object)  # fmt: skip
+_INCOME_MISSING, _INCOME_MISSING_DECLINE, _PD_ABOVE_CUTOFF, _KNOCKOUT = range(4, 8)
+DECISIONS = np.asarray([APPROVE, DECLINE, POLICY_DECLINE], dtype=object)
+
+
+def grade_index(pd_: np.ndarray, policy: Policy) -> np.ndarray:
+    """Position of each PD's risk grade on the master scale; ``len(grades)`` above the last
+    boundary (declined)."""
+    bounds = np.asarray([g.max_pd for g in policy.params.grades])
+    return np.searchsorted(bounds, pd_, side="left")
+
+
+def grade_names(policy: Policy) -> np.ndarray:
+    """The grade names by :func:`grade_index`, ``decline`` last."""
+    return np.asarray([*(g.name for g in policy.params.grades), DECLINE], dtype=object)
 
 
 def grade_of(pd_: np.ndarray, policy: Policy) -> np.ndarray:
     """Risk grade of each PD on the master scale; above the last boundary, ``decline``."""
-    bounds = np.asarray([g.max_pd for g in policy.params.grades])
-    names = np.asarray([*(g.name for g in policy.params.grades), DECLINE], dtype=object)
-    return names[np.searchsorted(bounds, pd_, side="left")]
+    return grade_names(policy)[grade_index(pd_, policy)]
 
 
 def _column(frame: pd.DataFrame, name: str | None) -> np.ndarray | None:
@@ -67,12 +82,12 @@ def _decide_product(
     p = policy.params
     product = policy.product(product_name)
     n = len(pd_)
-    grade = grade_of(pd_, policy)
-    on_scale = grade != DECLINE
+    grade, names = grade_index(pd_, policy), grade_names(policy)
+    on_scale = grade < len(p.grades)
     if grade_caps is None:
         grade_caps = {g.name: g.max_share * product.max_limit for g in p.grades}
-    labels = segment_labels(frame, policy)
-    grade_cap = lookup(grade, grade_caps, 0.0, 0.0, "float64") * segment_adjustment(labels, policy)
+    labels, adjustment = segments(frame, policy)
+    grade_cap = np.array([grade_caps.get(name, 0.0) for name in names])[grade] * adjustment
     # No income column at all is treated like missing income: the declared fallback applies.
     income = _column(frame, policy.income)
     income = np.full(n, np.nan) if income is None else income
@@ -88,27 +103,27 @@ def _decide_product(
         )
     caps = np.vstack([grade_cap, np.full(n, product.max_limit), afford, regulatory])
     raw = caps.min(axis=0)
-    binding = np.asarray(CAP_ORDER, dtype=object)[caps.argmin(axis=0)]
-    binding = choose_text(income_missing & (binding == "grade"), "income_missing", binding)
+    binding = caps.argmin(axis=0)  # codes of BINDING
+    binding[income_missing & (binding == 0)] = _INCOME_MISSING
     limit = round_down_to_ladder(raw, product.ladder)
     below_min = on_scale & (limit < max(product.min_limit, product.ladder[0]))
     declined_income = on_scale & income_missing & fallback_decline
-    binding = choose_text(declined_income, "income_missing_decline", binding)
-    binding = choose_text(on_scale, binding, "pd_above_cutoff")
+    binding[declined_income] = _INCOME_MISSING_DECLINE
+    binding[~on_scale] = _PD_ABOVE_CUTOFF
     fired = fired_names(knockout_hits(frame, policy))
     knocked = fired != ""
-    binding = choose_text(knocked, KNOCKOUT_CAP, binding)
+    binding[knocked] = _KNOCKOUT
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product, usage)
-    decision = choose_text(knocked, POLICY_DECLINE, choose_text(limit > 0, APPROVE, DECLINE))
+    decision = np.where(knocked, 2, np.where(limit > 0, 0, 1))  # codes of DECISIONS
     out = pd.DataFrame(
         {
             "pd": pd_,
-            "grade": text_column(grade, frame.index),
+            "grade": text_column(names[grade], frame.index),
             "product": text_column(product_name, frame.index),
-            "decision": text_column(decision, frame.index),
+            "decision": text_column(DECISIONS[decision], frame.index),
             "limit": limit,
-            "binding_cap": text_column(binding, frame.index),
+            "binding_cap": text_column(BINDING[binding], frame.index),
             "below_minimum": below_min & ~declined_income & ~knocked,
             "knockouts": text_column(fired, frame.index),
             "grade_cap": grade_cap,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.data.lookup import lookup
+from limitlab.data.lookup import factorized, text_column
 from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
 
@@ -30,9 +30,18 @@ def feature_reason(feature: str, policy: Policy) -> str:
 
 
 def driver_order(values: np.ndarray) -> np.ndarray:
-    """Per row, the columns of the largest contributions, largest first (ties by column order):
-    the model drivers a reason list has room for."""
-    return np.argsort(-values, axis=1, kind="stable")[:, : N_REASONS - 1]
+    """Per row, the columns of the largest contributions, largest first (ties by column order,
+    a missing value last): the model drivers a reason list has room for."""
+    lowest = np.finfo(np.float64).min  # a missing value; a column taken goes below it
+    values = np.ascontiguousarray(values)  # rows contiguous: argmax runs along them
+    values = np.where(np.isnan(values) | (values == -np.inf), lowest, values)  # a copy
+    width = min(N_REASONS - 1, values.shape[1])
+    top = np.empty((len(values), width), dtype=np.intp)
+    rows = np.arange(len(values))
+    for k in range(width):  # argmax takes the first of equal values
+        top[:, k] = values.argmax(axis=1)
+        values[rows, top[:, k]] = -np.inf
+    return top
 
 
 def principal_reasons(
@@ -44,30 +53,46 @@ def principal_reasons(
     """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply; null on the
     rows not ``needed``). ``contributions`` may cover only some rows (by index): the drivers of
     the others are left out."""
+    texts = TextCodes()
     n = len(decisions)
-    codes = decisions["binding_cap"].to_numpy(dtype=object)
-    texts = {code: cap_reason(code, policy) for code in set(codes)}
-    out = np.full((n, N_REASONS), "", dtype=object)
-    out[:, 0] = lookup(codes, texts, "", "")
+    codes = np.zeros((n, N_REASONS), dtype=np.intp)  # every reason as a code of ``texts``
+    binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
+    codes[:, 0] = np.array([texts.code(cap_reason(c, policy)) for c in levels] + [0])[binding]
     below = decisions["below_minimum"].to_numpy(dtype=bool)
-    out[below, 1] = out[below, 0]
-    out[below, 0] = cap_reason("below_minimum", policy)
+    codes[below, 1] = codes[below, 0]
+    codes[below, 0] = texts.code(cap_reason("below_minimum", policy))
     if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
-        names = np.asarray([feature_reason(c, policy) for c in contributions.columns], dtype=object)
+        names = np.array([texts.code(feature_reason(c, policy)) for c in contributions.columns])
         top = driver_order(values)
-        drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], "")
+        drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], 0)
         rows = decisions.index.get_indexer(contributions.index)
         low = below[rows]
-        out[rows[~low], 1:] = drivers[~low]
-        out[rows[low], 2:] = drivers[low, : N_REASONS - 2]
+        codes[rows[~low], 1:] = drivers[~low]
+        codes[rows[low], 2:] = drivers[low, : N_REASONS - 2]
     fired = decisions["knockouts"].to_numpy(dtype=object)
     for row in np.flatnonzero(fired != ""):
         texts_fired = [knockout_reason(n, policy) for n in fired[row].split(",")][:N_REASONS]
-        out[row] = [*texts_fired, *[""] * (N_REASONS - len(texts_fired))]
+        codes[row] = [*map(texts.code, texts_fired), *[0] * (N_REASONS - len(texts_fired))]
     if needed is not None:
-        out[~np.asarray(needed, dtype=bool)] = None
-    return pd.DataFrame(out, columns=REASON_COLUMNS, index=decisions.index, dtype=object)
+        codes[~np.asarray(needed, dtype=bool)] = texts.code(None)
+    table = texts.table()
+    return pd.DataFrame(  # text once, at the end
+        {name: text_column(table[codes[:, i]], decisions.index)
+         for i, name in enumerate(REASON_COLUMNS)}, index=decisions.index)  # fmt: skip
+
+
+class TextCodes:
+    """Texts numbered as they are first met ('' is code 0)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str | None, int] = {"": 0}
+
+    def code(self, text: str | None) -> int:
+        return self._codes.setdefault(text, len(self._codes))
+
+    def table(self) -> np.ndarray:
+        return np.array(list(self._codes), dtype=object)
 
 
 CAP_CODES = ("pd_above_cutoff", "income_missing", "income_missing_decline", "affordability",

@@ -6,36 +6,31 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.columns import BAD
-from limitlab.data.lookup import lookup, text_column
+from limitlab.data.lookup import codes_table, factorized, text_column
 from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
 
 
-def segment_labels(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """One label column per applied segment rule; ``unknown`` where the value is missing."""
-    out = {}
+def segments(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, np.ndarray]:
+    """One label column per applied segment rule (``unknown`` where the value is missing), and
+    the product of the per-segment multipliers of the grade cap (1 for unlisted labels)."""
+    out, factor = {}, np.ones(len(frame))
     for rule in policy.params.segments:
         values = policy.rule_values(frame, rule)
         if rule.bins is not None:
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
             idx = np.searchsorted(np.asarray(rule.bins), numbers, side="right")
-            labels = np.asarray(rule.labels, dtype=object)[np.minimum(idx, len(rule.labels) - 1)]
-            labels[np.isnan(numbers)] = UNKNOWN
+            codes = np.where(np.isnan(numbers), -1, np.minimum(idx, len(rule.labels) - 1))
+            level_labels = list(rule.labels)
         else:
-            labels = lookup(values, rule.values or {}, UNKNOWN, UNKNOWN,
-                            key=lambda levels: levels.astype("string"))  # fmt: skip
-        out[f"segment_{rule.name}"] = text_column(labels, frame.index)
-    return pd.DataFrame(out, index=frame.index)
-
-
-def segment_adjustment(labels: pd.DataFrame, policy: Policy) -> np.ndarray:
-    """Product of the per-segment multipliers of the grade cap (1 for unlisted labels)."""
-    factor = np.ones(len(labels))
-    for rule in policy.params.segments:
-        column = labels[f"segment_{rule.name}"]
-        factor *= lookup(column, rule.adjustment, 1.0, 1.0, "float64")
-    return factor
+            codes, keys = factorized(values, key=lambda levels: levels.astype("string"))
+            level_labels = list(codes_table(keys, rule.values or {}, UNKNOWN, UNKNOWN)[:-1])
+        labels = np.array([*level_labels, UNKNOWN], dtype=object)  # code -1 reads the last
+        adjustment = np.array([rule.adjustment.get(label, 1.0) for label in labels])
+        out[f"segment_{rule.name}"] = text_column(labels[codes], frame.index)
+        factor *= adjustment[codes]
+    return pd.DataFrame(out, index=frame.index), factor
 
 
 def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> list[dict]:

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from limitlab.models.families import make_xgboost
+from limitlab.models.rowwise import row_sums
 from limitlab.models.targets import check_binary_target
 
 LN2 = float(np.log(2.0))
@@ -37,8 +39,12 @@ class ColumnTable:
 
     def lookup(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        out = self.values[np.searchsorted(self.splits, x, side="right")]
-        return np.where(np.isnan(x), self.missing, out)
+        if len(self.splits) == 1:  # a flag or a one-hot level: one comparison, no search
+            out = self.values[(x >= self.splits[0]).view(np.int8)]
+        else:
+            out = self.values[np.searchsorted(self.splits, x, side="right")]
+        out[np.isnan(x)] = self.missing
+        return out
 
 
 def _tree_output(nodes: dict[str, dict], x: float) -> float:
@@ -123,17 +129,30 @@ class AdditiveBoosting(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(X[self.columns_])
+        """From the lookup tables (XGBoost's own prediction to float32 rounding, tested), so
+        that a PD and its reasons come from one computation."""
+        return self.proba_from_margins(self.column_margins(X))
+
+    def proba_from_margins(self, margins: np.ndarray) -> np.ndarray:
+        """``[1 - PD, PD]`` of rows whose per-column contributions are ``margins``."""
+        pd_ = expit(self.bias_ + row_sums(margins))
+        return np.column_stack([1.0 - pd_, pd_])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
+    def column_margins(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP contribution of each model column to each row's log-odds, as a
+        rows x columns array."""
+        check_is_fitted(self, "tables_")
+        out = np.empty((len(X), len(self.columns_)), order="F")
+        for j, column in enumerate(self.columns_):
+            out[:, j] = self.tables_[column].lookup(X[column].to_numpy())
+        return out
+
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact TreeSHAP contribution of each model column to each row's log-odds."""
-        check_is_fitted(self, "tables_")
-        return pd.DataFrame({c: self.tables_[c].lookup(X[c].to_numpy()) for c in self.columns_},
-                            index=X.index)  # fmt: skip
+        return pd.DataFrame(self.column_margins(X), columns=self.columns_, index=X.index)
 
     def points_table(self, pdo: float = 20.0) -> pd.DataFrame:
         """Column, interval and log-odds contribution of every step, with points (``pdo``

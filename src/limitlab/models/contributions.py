@@ -58,16 +58,24 @@ def column_contributions(
 def raw_feature_contributions(
     model: object, matrix: pd.DataFrame, approx: bool = False
 ) -> pd.DataFrame | None:
-    """Contributions summed per raw input feature (one-hot levels and missing flags together, by
-    one matrix product); a blend of families (the ensemble) sums its members' contributions by
+    """Contributions summed per raw input feature (one-hot levels and missing flags together);
+    a blend of families (the ensemble) sums its members' contributions by
     its weights."""
     if hasattr(model, "raw_contributions"):
         return model.raw_contributions(matrix, approx)
     columns = column_contributions(model, matrix, approx)
     if columns is None:
         return None
-    sources = [source_feature(c) for c in columns.columns]
+    return summed_to_raw(columns.to_numpy(float), list(columns.columns), columns.index)
+
+
+def summed_to_raw(values: np.ndarray, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """Contributions of model ``columns`` (rows x columns) summed per raw feature, column by
+    column in a fixed order: a row's sums do not depend on the rows summed with it (a matrix
+    product's rounding can), so its reasons are the same alone and in a batch."""
+    sources = [source_feature(c) for c in columns]
     raw = list(dict.fromkeys(sources))
-    to_raw = np.zeros((len(sources), len(raw)))  # model column -> its raw feature
-    to_raw[np.arange(len(sources)), [raw.index(s) for s in sources]] = 1.0
-    return pd.DataFrame(columns.to_numpy(float) @ to_raw, columns=raw, index=columns.index)
+    out = np.zeros((len(values), len(raw)), order="F")
+    for j, source in enumerate(sources):
+        out[:, raw.index(source)] += values[:, j]
+    return pd.DataFrame(out, columns=raw, index=index)

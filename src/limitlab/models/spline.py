@@ -179,24 +179,34 @@ class SplineGAM(ClassifierMixin, BaseEstimator):
                                 for i, c in enumerate(self.columns_)])  # fmt: skip
 
     def decision_function(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        return self.intercept_ + row_sums(self._curves(self._frame(X, reset=False)))
+        return self._margin(self.column_margins(X))
+
+    def _margin(self, margins: np.ndarray) -> np.ndarray:
+        return self.intercept_ + float(self.term_means_.sum()) + row_sums(margins)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = expit(self.decision_function(X))
+        return self.proba_from_margins(self.column_margins(X))
+
+    def proba_from_margins(self, margins: np.ndarray) -> np.ndarray:
+        """``[1 - PD, PD]`` of rows whose per-column contributions are ``margins``."""
+        p = expit(self._margin(margins))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "coef_")
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
-    def contributions(self, X: Any) -> pd.DataFrame:
-        """Each column's exact share of the log-odds: its curve less the curve's training mean
-        (they sum to the log-odds less the mean log-odds of the training rows)."""
+    def column_margins(self, X: Any) -> np.ndarray:
+        """Each column's exact share of the log-odds (rows x columns): its curve less the
+        curve's training mean (they sum to the log-odds less the mean log-odds of the training
+        rows)."""
         check_is_fitted(self, "coef_")
-        frame = self._frame(X, reset=False)
-        values = self._curves(frame) - self.term_means_
-        return pd.DataFrame(values, columns=self.columns_, index=frame.index)
+        return self._curves(self._frame(X, reset=False)) - self.term_means_
+
+    def contributions(self, X: Any) -> pd.DataFrame:
+        """:meth:`column_margins` as a frame, indexed like ``X``."""
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(self.column_margins(X), columns=self.columns_, index=index)
 
     def curve(self, column: str, x: np.ndarray) -> np.ndarray:
         """The fitted curve of ``column`` at the values ``x`` (log-odds, training mean 0)."""

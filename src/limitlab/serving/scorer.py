@@ -20,15 +20,37 @@ from limitlab import paths
 from limitlab.data.lookup import choose_text, text_column
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
-from limitlab.features.compiled import compile_transform
+from limitlab.features.compiled import CompiledTransform, compile_transform
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide
 from limitlab.limits.notices import NO_ADVERSE_ACTION, notice_kind
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.limits.review import review_accounts
+from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import CalibratedPD
-from limitlab.models.contributions import raw_feature_contributions, source_feature
+from limitlab.models.contributions import (
+    raw_feature_contributions,
+    source_feature,
+    summed_to_raw,
+)
+from limitlab.models.spline import SplineGAM
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Applicant rows scored: the calibrated PD, the model matrix and, for the additive and
+    spline families, each model column's contribution to the log-odds (rows x columns)."""
+
+    pd: np.ndarray
+    matrix: pd.DataFrame
+    margins: np.ndarray | None = None
+    margin_columns: tuple[str, ...] = ()
+
+    def take(self, rows: np.ndarray) -> Scored:
+        margins = None if self.margins is None else self.margins[rows]
+        matrix = self.matrix.iloc[rows].reset_index(drop=True)
+        return Scored(self.pd[rows], matrix, margins, self.margin_columns)
 
 
 @dataclass
@@ -81,20 +103,30 @@ class Scorer:
         return pd.concat([raw_inputs(frame, self.spec), frame[extra]], axis=1)
 
     @cached_property
+    def _compiled(self) -> CompiledTransform | None:
+        return compile_transform(self.pipeline[0])
+
+    @property
     def features(self) -> Callable[[pd.DataFrame], pd.DataFrame]:
         """The feature transform compiled to numpy from the fitted pipeline where its shape
         allows (the same matrix, tested), else scikit-learn's own."""
-        compiled = compile_transform(self.pipeline[0])
-        return compiled.transform if compiled else self.pipeline[:-1].transform
+        return self._compiled.transform if self._compiled else self.pipeline[:-1].transform
 
-    def _pd_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-        matrix = self.features(raw_inputs(frame, self.spec))
-        pd_ = self.model.calibrate(self.pipeline[-1].predict_proba(matrix)[:, 1])
-        return np.asarray(pd_, dtype="float64"), matrix
+    def _scored(self, frame: pd.DataFrame) -> Scored:
+        inputs = raw_inputs(frame, self.spec, keep_text=self._compiled is not None)
+        matrix = self.features(inputs)
+        model = self.pipeline[-1]
+        if isinstance(model, AdditiveBoosting | SplineGAM):  # the PD and its reasons at once
+            margins = model.column_margins(matrix)
+            raw = model.proba_from_margins(margins)[:, 1]
+            pd_ = np.asarray(self.model.calibrate(raw), dtype="float64")
+            return Scored(pd_, matrix, margins, tuple(model.columns_))
+        raw = model.predict_proba(matrix)[:, 1]
+        return Scored(np.asarray(self.model.calibrate(raw), dtype="float64"), matrix)
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of default of each raw applicant row."""
-        return self._pd_and_matrix(frame)[0]
+        return self._scored(frame).pd
 
     def decide(self, frame: pd.DataFrame) -> pd.DataFrame:
         """PD, grade, product, limit, binding cap, usage caps, EL, profit, the adverse action
@@ -107,24 +139,21 @@ class Scorer:
         frame = frame.reset_index(drop=True)
         test = self.policy.test
         cells = test.assign(frame) if test else None
-        pd_, matrix = self._pd_and_matrix(frame)
+        scored = self._scored(frame)
         if test is None:
-            return self._decide(frame, pd_, matrix, self.policy)
+            return self._decide(frame, scored, self.policy)
         parts = []
         for cell in test.cells:
             rows = np.flatnonzero(cells == cell.name)
             if len(rows):
-                part = self._decide(frame.iloc[rows].reset_index(drop=True), pd_[rows],
-                                    matrix.iloc[rows].reset_index(drop=True),
+                part = self._decide(frame.iloc[rows].reset_index(drop=True), scored.take(rows),
                                     self.policy.for_strategy(cell.strategy))  # fmt: skip
                 part.index = rows
                 parts.append(part.assign(cell=cell.name, strategy=cell.strategy))
         return pd.concat(parts).sort_index()
 
-    def _decide(
-        self, frame: pd.DataFrame, pd_: np.ndarray, matrix: pd.DataFrame, policy: Policy
-    ) -> pd.DataFrame:
-        decisions = decide(pd_, frame, policy)
+    def _decide(self, frame: pd.DataFrame, scored: Scored, policy: Policy) -> pd.DataFrame:
+        decisions = decide(scored.pd, frame, policy)
         asked = policy.requested_amount
         kind = notice_kind(decisions, frame.get(asked) if asked else None)
         adverse = choose_text(kind == "", NO_ADVERSE_ACTION, kind)
@@ -132,10 +161,13 @@ class Scorer:
         needed = kind != ""
         modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
         contributions = None
-        if modelled.any():
+        if modelled.any() and scored.margins is not None:
+            every = summed_to_raw(scored.margins, list(scored.margin_columns), decisions.index)
+            contributions = every.iloc[np.flatnonzero(modelled)]  # fewer columns to gather
+        elif modelled.any():
             approx = policy.params.reasons.contributions == "saabas_approximate"
             contributions = raw_feature_contributions(
-                self.pipeline[-1], matrix.loc[modelled], approx
+                self.pipeline[-1], scored.matrix.loc[modelled], approx
             )
         reasons = principal_reasons(decisions, contributions, policy, needed)
         return pd.concat([decisions, reasons], axis=1)

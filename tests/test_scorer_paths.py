@@ -1,0 +1,86 @@
+"""The scorer's fast paths decide exactly what the general path decides: the additive and
+spline families read the PD and the reasons from one computation, and text read from Parquet
+(pandas' Arrow strings) is encoded without a copy into Python objects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from limitlab.config import load_params
+from limitlab.data.specs import DatasetSpec
+from limitlab.features.transformers import build_feature_pipeline, raw_inputs
+from limitlab.limits import Policy
+from limitlab.limits.notices import NO_ADVERSE_ACTION
+from limitlab.limits.reasons import REASON_COLUMNS, principal_reasons
+from limitlab.models.additive import AdditiveBoosting
+from limitlab.models.calibration import calibrated_out_of_fold
+from limitlab.models.contributions import raw_feature_contributions
+from limitlab.models.spline import SplineGAM
+from limitlab.serving.scorer import Scorer
+
+from .conftest import REPO
+
+SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
+                   numeric=("Income", "Debt", "Age"), categorical=("Job", "Home"),
+                   income="Income", debt="Debt", monotone={"Income": -1})  # fmt: skip
+
+
+def applicants(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "Income": rng.lognormal(7.5, 0.5, n), "Debt": rng.choice([0.0, 300.0, 900.0], n),
+        "Age": rng.integers(18, 80, n).astype(float),
+        "Job": rng.choice(["fixed", "freelance", "partime"], n),
+        "Home": rng.choice(["owner", "rent", "parents"], n),
+    })  # fmt: skip
+    frame.loc[rng.random(n) < 0.05, "Income"] = np.nan
+    frame.loc[rng.random(n) < 0.05, "Job"] = None
+    logit = -2 - 0.0004 * (frame["Income"].fillna(1500) - 1800) + 0.8 * (frame["Job"] == "partime")
+    return frame, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+def fitted_scorer(family: str) -> Scorer:
+    frame, y = applicants(3000, 0)
+    features = build_feature_pipeline(SPEC).fit(raw_inputs(frame, SPEC))
+    x = features.transform(raw_inputs(frame, SPEC))
+    if family == "additive":
+        model = AdditiveBoosting({"max_depth": 2}, 80, {"num__Income": -1}, seed=0).fit(x, y)
+    else:
+        model = SplineGAM(4, 1.0, {"num__Income": -1}).fit(x, y)
+    pipeline = features.__class__([("features", features), ("model", model)])
+    calibrated = calibrated_out_of_fold(pipeline, "platt", model.predict_proba(x)[:, 1], y)
+    params = load_params(REPO / "params.yaml").limits.model_copy(
+        update={"segments": [], "knockouts": []}
+    )
+    policy = Policy.build(params, SPEC, list(frame.columns))
+    return Scorer(spec=SPEC, model=calibrated, policy=policy)
+
+
+@pytest.mark.parametrize("family", ["additive", "spline"])
+def test_one_computation_decides_what_the_general_path_decides(family: str) -> None:
+    scorer = fitted_scorer(family)
+    frame, _ = applicants(800, 1)
+    decided = scorer.decide(frame)
+    inputs = raw_inputs(frame, SPEC)
+    general = scorer.model.predict_proba(inputs)[:, 1]
+    np.testing.assert_allclose(decided["pd"], general, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(decided["pd"], scorer.predict_pd(frame))
+    # the reasons the general path gives: every family's contributions, summed per raw feature
+    owed = (decided["adverse_action"] != NO_ADVERSE_ACTION).to_numpy()
+    assert 0 < owed.sum() < len(frame)
+    matrix = scorer.pipeline[0].transform(inputs)
+    contributions = raw_feature_contributions(scorer.pipeline[-1], matrix.loc[owed])
+    expected = principal_reasons(decided, contributions, scorer.policy, owed)
+    pd.testing.assert_frame_equal(decided[REASON_COLUMNS], expected)
+    assert decided.loc[~owed, "reason_1"].isna().all()
+    assert (decided.loc[owed, "reason_2"] != "").any()  # model drivers were given
+
+
+@pytest.mark.parametrize("family", ["additive", "spline"])
+def test_text_read_as_arrow_strings_decides_as_python_text(family: str) -> None:
+    scorer = fitted_scorer(family)
+    frame, _ = applicants(500, 2)
+    arrow = frame.astype({"Job": "string[pyarrow]", "Home": "string[pyarrow]"})
+    pd.testing.assert_frame_equal(scorer.decide(arrow), scorer.decide(frame))
