@@ -79,8 +79,11 @@ def test_one_computation_decides_what_the_general_path_decides(family: str) -> N
 
 
 @pytest.mark.parametrize("family", ["additive", "spline"])
-def test_text_read_as_arrow_strings_decides_as_python_text(family: str) -> None:
+@pytest.mark.parametrize("text", ["string[pyarrow]", "str"])  # missing as NA, or as NaN
+def test_text_read_as_arrow_strings_decides_as_python_text(family: str, text: str) -> None:
     scorer = fitted_scorer(family)
     frame, _ = applicants(500, 2)
-    arrow = frame.astype({"Job": "string[pyarrow]", "Home": "string[pyarrow]"})
+    frame.loc[frame.index[:20], "Home"] = "castle"  # unseen in training
+    arrow = frame.astype({"Job": text, "Home": text})
+    assert arrow["Job"].isna().any()
     pd.testing.assert_frame_equal(scorer.decide(arrow), scorer.decide(frame))
