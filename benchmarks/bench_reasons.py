@@ -34,6 +34,7 @@ from limitlab.models.tree_shap import pred_contribs
 from limitlab.serving.scorer import Scorer
 
 ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 5
 CASES = (
     ("xgboost", "exact"),
     ("xgboost", "saabas_approximate"),
@@ -65,15 +66,23 @@ def raw_predict(model: Any) -> Callable[[pd.DataFrame], Any]:
 
 
 def timed(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
-    found = call(*args)
-    return time.perf_counter() - start, found
+    """Seconds of the fastest of five calls (one when a call takes over 2 s): on 2 shared
+    cores a single call's time varies by half."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        found = call(*args)
+        best = min(best, time.perf_counter() - start)
+        if best > 2.0:
+            break
+    return best, found
 
 
 def main(n: int) -> None:
     test = pd.read_parquet(ROOT / paths.split_path("test"))
     frame = test.sample(n, replace=True, random_state=0).reset_index(drop=True)
-    print(f"{n:,} applicants (test rows resampled), 2 threads; ratio = seconds / raw predict")
+    print(f"{n:,} applicants (test rows resampled), 2 threads; ratio = seconds / raw predict "
+          f"(fastest of {REPEATS} calls)")  # fmt: skip
     print("family         reasons             raw predict   scoring (reasons where owed)   "
           "contributions, all rows")  # fmt: skip
     for family, mode in CASES:
