@@ -21,15 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import pandas as pd
 
 from limitlab import paths
 from limitlab.data.specs import DatasetSpec
+from limitlab.features.compiled import compile_transform
 from limitlab.features.transformers import raw_inputs
+from limitlab.limits.decide import decide
+from limitlab.limits.notices import notice_kind
 from limitlab.limits.policy import Policy
+from limitlab.limits.reasons import principal_reasons
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import calibrated_out_of_fold
-from limitlab.models.contributions import raw_feature_contributions
+from limitlab.models.contributions import raw_feature_contributions, summed_to_raw
 from limitlab.models.tree_shap import pred_contribs
 from limitlab.serving.scorer import Scorer
 
@@ -99,6 +104,34 @@ def main(n: int) -> None:
             alone, _ = timed(pred_contribs, scorer.pipeline[-1], matrix)
             print(f"{'':14} {'(pred_contribs)':18} {raw:7.2f} s   {'':28} {alone:7.2f} s "
                   f"{alone / raw:6.1f}x")  # fmt: skip
+    steps(frame)
+
+
+def steps(frame: pd.DataFrame) -> None:
+    """Where the additive family's full path goes, step by step (the steps of
+    ``Scorer.decide``, called one by one)."""
+    scorer = scorer_for("additive", "exact")
+    model, policy = scorer.pipeline[-1], scorer.policy
+    compiled = compile_transform(scorer.pipeline[0]) is not None
+    seconds, inputs = timed(raw_inputs, frame, scorer.spec, compiled)
+    out = {"raw columns": seconds}
+    out["feature transform"], matrix = timed(scorer.features, inputs)
+    out["lookup tables"], margins = timed(model.column_margins, matrix)
+    out["PD from the tables"], raw = timed(model.proba_from_margins, margins)
+    pd_ = scorer.model.calibrate(raw[:, 1])
+    out["policy (decision frame)"], decided = timed(decide, pd_, frame, policy)
+    asked = frame.get(policy.requested_amount) if policy.requested_amount else None
+    out["notice kinds"], kind = timed(notice_kind, decided, asked)
+    rows = np.flatnonzero((kind != "") & (decided["knockouts"] == "").to_numpy())
+    columns = list(model.columns_)
+    out["contributions per raw feature"], every = timed(
+        summed_to_raw, margins, columns, decided.index
+    )
+    out["reasons"], _ = timed(principal_reasons, decided, every.iloc[rows], policy, kind != "")
+    out["XGBoost's own predict"], _ = timed(raw_predict(model), matrix)
+    print(f"\nadditive family, step by step ({len(frame):,} rows, fastest of {REPEATS} calls):")
+    for step, value in out.items():
+        print(f"  {step:32} {value * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
