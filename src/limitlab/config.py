@@ -329,7 +329,8 @@ class TrainParams(_Section):
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
     logistic_c: float = Field(1.0, gt=0)
-    engine: Literal["local", "dask"] = "local"
+    engine: Literal["local", "dask", "streamed"] = "local"
+    stream_batch_rows: int = Field(500_000, ge=1000)  # engine streamed: rows read at a time
     dask_scheduler: str | None = None
     dask_workers: int = Field(2, ge=1)
     dask_threads_per_worker: int = Field(1, ge=1)

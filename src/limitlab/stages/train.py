@@ -30,8 +30,17 @@ CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "mo
         "paths.py", "stages/common.py")  # fmt: skip
 
 
-def _fit_xgboost_on_dask(p: TrainParams) -> Callable[[XGBClassifier], XGBClassifier] | None:
-    """With ``train.engine: dask``, XGBoost is fitted on the cluster."""
+def _xgboost_engine(p: TrainParams) -> Callable[[XGBClassifier], XGBClassifier] | None:
+    """With ``train.engine: dask``, XGBoost is fitted on the cluster; with ``streamed``, on
+    every train row read in batches (whatever ``train.sample_rows``); None: locally."""
+    if p.engine == "streamed":
+
+        def streamed(model: XGBClassifier) -> XGBClassifier:
+            from limitlab.models.streamed import fit_xgboost_streamed
+
+            return fit_xgboost_streamed(model, paths.features_path("train"), p.stream_batch_rows)
+
+        return streamed
     if p.engine != "dask":
         return None
 
@@ -102,8 +111,8 @@ def run(params: Params) -> dict:
             pipeline, oof[family] = _ensemble(pipelines, oof, y_train, folds)
         else:
             oof[family] = _out_of_fold(family, data, p, boosted.get(family), folds)
-            dask = _fit_xgboost_on_dask(p) if family == "xgboost" else None
-            pipeline = fit_family(family, data, p, p.seed, boosted.get(family), dask)
+            engine = _xgboost_engine(p) if family == "xgboost" else None
+            pipeline = fit_family(family, data, p, p.seed, boosted.get(family), engine)
         pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
         valid[family] = classification_metrics(y_valid, pd_valid)
         pipelines[family] = pipeline
@@ -124,6 +133,7 @@ def run(params: Params) -> dict:
         "champion": champion,
         "selection_metric": p.selection_metric,
         "train_rows": len(y_train),  # train.sample_rows of them on large data
+        "xgboost_fitted_on": "every train row" if p.engine != "local" else "train_rows",
         "selection": selection,
         "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
         "calibration": p.calibration,
