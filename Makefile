@@ -50,6 +50,7 @@ bench: env ## Benchmarks (print figures; never part of the tests; reasons and se
 	$(RUN) python benchmarks/bench_serving.py
 	$(UV) run --frozen --with polars --with duckdb python benchmarks/bench_engines.py
 	$(RUN) python benchmarks/bench_scale.py $(BENCH_ARGS)
+	$(RUN) python benchmarks/bench_streamed_train.py
 
 ui: env ## MLflow UI on 127.0.0.1 against the project's store
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db \
