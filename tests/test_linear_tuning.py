@@ -4,6 +4,8 @@ special codes binned apart."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import optuna
 import pandas as pd
@@ -16,7 +18,7 @@ from limitlab.errors import InputError
 from limitlab.features.transformers import build_feature_pipeline, raw_inputs
 from limitlab.models.fit import TrainingSet, fit_family, tuned_settings
 from limitlab.models.linear_tuning import fixed_settings, linear_study_name, tune_linear
-from limitlab.models.tuning import study_name
+from limitlab.models.tuning import code_digest, study_name
 from tests.test_config import base_params
 
 SPEC = DatasetSpec(name="t", path="t.csv", target="s", bad_value="bad",
@@ -221,3 +223,20 @@ def test_another_familys_search_space_leaves_xgboosts_study_name_alone() -> None
         other = SPACE.model_copy(update={family: getattr(SPACE, family).model_copy(update=update)})
         assert study_name("d", other, {}) == name, family
     assert study_name("d", SPACE.model_copy(update={"max_depth": (2, 3)}), {}) != name
+
+
+def test_the_code_that_scores_the_trials_names_the_study(tmp_path: Path) -> None:
+    """A code change starts new studies (a resumed one would keep trials the old code scored);
+    the same code, whatever its line endings, keeps the name."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models/spline.py").write_text("def curve():\n    return 1\n")
+    (tmp_path / "io.py").write_text("X = 1\n")
+    parts = ("models", "io.py")
+    digest = code_digest(parts, tmp_path)
+    assert code_digest(parts, tmp_path) == digest
+    (tmp_path / "models/spline.py").write_bytes(b"def curve():\r\n    return 1\r\n")
+    assert code_digest(parts, tmp_path) == digest  # a checkout with CRLF endings
+    (tmp_path / "models/spline.py").write_text("def curve():\n    return 1.0\n")
+    assert code_digest(parts, tmp_path) != digest
+    assert code_digest(parts, tmp_path) != code_digest(("models",), tmp_path)
+    assert len(code_digest(("models",))) == 64  # limitlab's own package

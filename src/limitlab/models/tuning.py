@@ -64,6 +64,27 @@ def study_name(
     return prefix + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def code_digest(parts: tuple[str, ...], root: Path | None = None) -> str:
+    """SHA-256 of the source files under ``parts``, paths inside ``root`` (limitlab's package
+    by default); line endings do not count. A study named with it never mixes trials scored by
+    two versions of the code: after a change, a re-run starts a new study instead of resuming
+    one whose trials the old code scored."""
+    root = root or Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for part in sorted(parts):
+        path = root / part
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_text(encoding="utf-8").replace("\r\n", "\n").encode())
+    return digest.hexdigest()
+
+
+def study_key(data_digest: str, code: tuple[str, ...]) -> str:
+    """What a study is named after besides its settings: the rows it tunes on and the code that
+    scores its trials (``code``: the tune stage's declared source)."""
+    return hashlib.sha256(f"{data_digest}:{code_digest(code)}".encode()).hexdigest()
+
+
 def frame_digest(*frames: pd.DataFrame) -> str:
     """SHA-256 of the frames' column names and values (names the study after its data)."""
     digest = hashlib.sha256()

@@ -29,6 +29,7 @@ from limitlab.models.tuning import (
     open_storage,
     open_study,
     run_workers,
+    study_key,
     study_name,
     trial_records,
     trial_timings,
@@ -70,7 +71,7 @@ def _linear_studies(
     raw = {n: load_split(n, keep[n]) for n in ("train", "valid")}
     x_train, y_train = load_xy("train", keep["train"])
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), raw["train"], x_train, y_train)
-    digest = frame_digest(raw["train"], raw["valid"])
+    digest = study_key(frame_digest(raw["train"], raw["valid"]), (*CODE, "stages/tune.py"))
     return tune_linear(storage, digest, p, train, data, raw["valid"])
 
 
@@ -81,7 +82,8 @@ def run(params: Params, workers: int | None = None) -> dict:
     data = tuning_data(params.tune)
     columns = list(data[1][0].columns)
     monotone = monotone_constraints(columns, spec) if params.train.monotone else {}
-    digest = frame_digest(*(x.assign(**{BAD: y}) for x, y in data))  # the rows tuned on
+    rows = frame_digest(*(x.assign(**{BAD: y}) for x, y in data))  # the rows tuned on
+    digest = study_key(rows, (*CODE, "stages/tune.py"))
     name = study_name(digest, params.tune, monotone)
     storage = open_storage(params.tune, paths.STUDY_JOURNAL)
     study = open_study(storage, name, params.tune)
