@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.pipeline import Pipeline
 
 from limitlab.config import load_params
 from limitlab.data.specs import DatasetSpec
@@ -49,7 +50,7 @@ def fitted_scorer(family: str) -> Scorer:
         model = AdditiveBoosting({"max_depth": 2}, 80, {"num__Income": -1}, seed=0).fit(x, y)
     else:
         model = SplineGAM(4, 1.0, {"num__Income": -1}).fit(x, y)
-    pipeline = features.__class__([("features", features), ("model", model)])
+    pipeline = Pipeline([("features", features), ("model", model)])
     calibrated = calibrated_out_of_fold(pipeline, "platt", model.predict_proba(x)[:, 1], y)
     params = load_params(REPO / "params.yaml").limits.model_copy(
         update={"segments": [], "knockouts": []}

@@ -20,6 +20,7 @@ from xgboost import dask as dxgb
 
 from limitlab.config import TrainParams
 from limitlab.data.columns import BAD
+from limitlab.models.families import with_booster
 
 
 @contextmanager
@@ -51,6 +52,4 @@ def fit_xgboost_dask(model: xgb.XGBClassifier, parquet: Path, client: Client) ->
     distributed = dxgb.DaskXGBClassifier(**settings)
     distributed.client = client
     distributed.fit(x, y)
-    local = xgb.XGBClassifier(**model.get_params())
-    local.load_model(bytearray(distributed.get_booster().save_raw("json")))
-    return local
+    return with_booster(model, distributed.get_booster())

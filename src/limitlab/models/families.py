@@ -64,6 +64,15 @@ def make_xgboost(
     )
 
 
+def with_booster(model: XGBClassifier, booster: Any) -> XGBClassifier:
+    """A local ``XGBClassifier`` of ``model``'s settings holding ``booster`` (trained elsewhere:
+    on a Dask cluster, or from batches), so evaluation, limits and serving see one kind of
+    model whatever the engine."""
+    local = XGBClassifier(**model.get_params())
+    local.load_model(bytearray(booster.save_raw("json")))
+    return local
+
+
 def fit_xgboost_early_stopping(
     model: XGBClassifier,
     train: tuple[pd.DataFrame, np.ndarray],

@@ -21,6 +21,7 @@ import xgboost as xgb
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DataError
 from limitlab.io import parquet_batches
+from limitlab.models.families import with_booster
 
 
 class ParquetBatches(xgb.DataIter):
@@ -69,7 +70,4 @@ def fit_xgboost_streamed(
     train = xgb.QuantileDMatrix(batches, max_bin=model.max_bin or 256)
     params = model.get_xgb_params()
     rounds = int(model.n_estimators or 100)
-    booster = xgb.train(params, train, num_boost_round=rounds)
-    fitted = xgb.XGBClassifier(**model.get_params())
-    fitted.load_model(bytearray(booster.save_raw("json")))
-    return fitted
+    return with_booster(model, xgb.train(params, train, num_boost_round=rounds))

@@ -115,14 +115,14 @@ class Scorer:
     def _scored(self, frame: pd.DataFrame) -> Scored:
         inputs = raw_inputs(frame, self.spec, keep_text=self._compiled is not None)
         matrix = self.features(inputs)
-        model = self.pipeline[-1]
+        model, margins, columns = self.pipeline[-1], None, ()
         if isinstance(model, AdditiveBoosting | SplineGAM):  # the PD and its reasons at once
-            margins = model.column_margins(matrix)
+            margins, columns = model.column_margins(matrix), tuple(model.columns_)
             raw = model.proba_from_margins(margins)[:, 1]
-            pd_ = np.asarray(self.model.calibrate(raw), dtype="float64")
-            return Scored(pd_, matrix, margins, tuple(model.columns_))
-        raw = model.predict_proba(matrix)[:, 1]
-        return Scored(np.asarray(self.model.calibrate(raw), dtype="float64"), matrix)
+        else:
+            raw = model.predict_proba(matrix)[:, 1]
+        pd_ = np.asarray(self.model.calibrate(raw), dtype="float64")
+        return Scored(pd_, matrix, margins, columns)
 
     def predict_pd(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of default of each raw applicant row."""
