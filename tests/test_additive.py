@@ -10,7 +10,7 @@ import xgboost as xgb
 
 from limitlab.config import TrainParams
 from limitlab.errors import InputError
-from limitlab.models.additive import LN2, AdditiveBoosting, compile_tables
+from limitlab.models.additive import LN2, AdditiveBoosting, ColumnTable, compile_tables
 from limitlab.models.contributions import raw_feature_contributions
 from limitlab.models.families import make_xgboost
 from limitlab.models.fit import TrainingSet, fit_family
@@ -60,6 +60,19 @@ def test_the_tables_predict_what_xgboost_predicts() -> None:
     found = MODEL.predict_proba(held_out)
     np.testing.assert_allclose(found, MODEL.model_.predict_proba(held_out), atol=1e-6)
     np.testing.assert_allclose(found.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("n_splits", [0, 1, 7, 255, 300])
+def test_counted_intervals_equal_a_binary_search(n_splits: int) -> None:
+    rng = np.random.default_rng(n_splits)
+    splits = np.unique(rng.normal(size=n_splits).astype(np.float32))
+    x = np.concatenate([rng.normal(size=5000), splits, [np.nan, np.inf, -np.inf]])
+    x = x.astype(np.float32)
+    values = rng.normal(size=len(splits) + 1)
+    table = ColumnTable(splits, values, missing=9.0)
+    expected = values[np.searchsorted(splits, x, side="right")]
+    expected[np.isnan(x)] = 9.0
+    np.testing.assert_array_equal(table.lookup(x), expected)
 
 
 def test_a_tree_on_two_columns_is_refused() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from limitlab.data.lookup import lookup
+from limitlab.data.lookup import interval_index, lookup
 
 LEVELS = st.sampled_from(["rent", "owner", "parents", "other", "", None, 1, 1.0, 2.5])
 
@@ -35,3 +36,27 @@ def test_lookup_by_text_equals_mapping_the_text(values: list) -> None:
     got = lookup(series, mapping, "unknown", "unknown",
                  key=lambda levels: levels.astype("string"))  # fmt: skip
     assert list(got) == list(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    edges=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=12),
+    values=st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), max_size=40),
+    side=st.sampled_from(["left", "right"]),
+)
+def test_interval_index_equals_a_binary_search(edges, values, side) -> None:
+    edges_array, values_array = np.sort(np.asarray(edges, float)), np.asarray(values, float)
+    found = interval_index(edges_array, values_array, side=side)
+    np.testing.assert_array_equal(found, np.searchsorted(edges_array, values_array, side=side))
+
+
+@pytest.mark.parametrize("n_edges", [0, 1, 255, 256, 400])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_interval_index_on_ties_many_edges_and_integers(n_edges: int, dtype: str) -> None:
+    rng = np.random.default_rng(n_edges)
+    edges = np.unique(rng.integers(-500, 500, n_edges)).astype(dtype)
+    values = np.concatenate([rng.integers(-600, 600, 3000).astype(dtype), edges])
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(
+            interval_index(edges, values, side=side), np.searchsorted(edges, values, side=side)
+        )

@@ -5,20 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from limitlab.config import AffordabilityParams, ProductParams, RegulationParams
+from limitlab.data.lookup import interval_index
 
 
 def round_down_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
     """Largest ladder band at or below each amount; 0 where the amount is below every band."""
     bands = np.asarray(ladder, dtype=float)
     amount = np.nan_to_num(np.asarray(amount, dtype=float), nan=0.0)
-    idx = np.searchsorted(bands, amount, side="right") - 1
+    idx = interval_index(bands, amount, side="right") - 1
     return np.where(idx >= 0, bands[np.clip(idx, 0, None)], 0.0)
 
 
 def round_up_to_ladder(amount: np.ndarray, ladder: list[float]) -> np.ndarray:
     """Smallest ladder band at or above each amount (the top band where none is)."""
     bands = np.asarray(ladder, dtype=float)
-    idx = np.searchsorted(bands, np.asarray(amount, dtype=float), side="left")
+    idx = interval_index(bands, np.asarray(amount, dtype=float), side="left")
     return bands[np.clip(idx, 0, len(bands) - 1)]
 
 

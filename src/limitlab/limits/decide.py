@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.data.lookup import text_column
+from limitlab.data.lookup import interval_index, text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
@@ -39,7 +39,7 @@ def grade_index(pd_: np.ndarray, policy: Policy) -> np.ndarray:
     """Position of each PD's risk grade on the master scale; ``len(grades)`` above the last
     boundary (declined)."""
     bounds = np.asarray([g.max_pd for g in policy.params.grades])
-    return np.searchsorted(bounds, pd_, side="left")
+    return interval_index(bounds, pd_, side="left")
 
 
 def grade_names(policy: Policy) -> np.ndarray:

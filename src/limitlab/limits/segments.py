@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.columns import BAD
-from limitlab.data.lookup import codes_table, factorized, text_column
+from limitlab.data.lookup import codes_table, factorized, interval_index, text_column
 from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
@@ -20,7 +20,7 @@ def segments(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, np.ndar
         values = policy.rule_values(frame, rule)
         if rule.bins is not None:
             numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
-            idx = np.searchsorted(np.asarray(rule.bins), numbers, side="right")
+            idx = interval_index(np.asarray(rule.bins), numbers, side="right")
             codes = np.where(np.isnan(numbers), -1, np.minimum(idx, len(rule.labels) - 1))
             level_labels = list(rule.labels)
         else:

@@ -21,6 +21,7 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from limitlab.data.lookup import interval_index
 from limitlab.models.families import make_xgboost
 from limitlab.models.rowwise import row_sums
 from limitlab.models.targets import check_binary_target
@@ -37,13 +38,14 @@ class ColumnTable:
     values: np.ndarray
     missing: float
 
-    def lookup(self, x: np.ndarray) -> np.ndarray:
+    def lookup(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Each value's contribution (into ``out`` when given)."""
         x = np.asarray(x, dtype=np.float32)
-        if len(self.splits) == 1:  # a flag or a one-hot level: one comparison, no search
-            out = self.values[(x >= self.splits[0]).view(np.int8)]
-        else:
-            out = self.values[np.searchsorted(self.splits, x, side="right")]
-        out[np.isnan(x)] = self.missing
+        values = np.asarray(self.values, dtype=np.float64)  # a column without trees: [0]
+        out = np.take(values, interval_index(self.splits, x, side="right"), out=out)
+        missing = np.isnan(x)
+        if missing.any():
+            out[missing] = self.missing
         return out
 
 
@@ -145,9 +147,10 @@ class AdditiveBoosting(ClassifierMixin, BaseEstimator):
         """Exact TreeSHAP contribution of each model column to each row's log-odds, as a
         rows x columns array."""
         check_is_fitted(self, "tables_")
-        out = np.empty((len(X), len(self.columns_)), order="F")
+        values = np.asarray(X[self.columns_].to_numpy(np.float32), order="F")
+        out = np.empty(values.shape, order="F")
         for j, column in enumerate(self.columns_):
-            out[:, j] = self.tables_[column].lookup(X[column].to_numpy())
+            self.tables_[column].lookup(values[:, j], out=out[:, j])
         return out
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from limitlab.data.lookup import interval_index
+
 UNKNOWN = "\x00unknown category"  # a level no fitted category can equal
 
 
@@ -33,7 +35,7 @@ class NumericTable:
 
     def transform(self, values: Any) -> np.ndarray:
         x = np.asarray(values, dtype="float64")
-        out = self.woe[np.searchsorted(self.splits, x, side="right")]
+        out = self.woe[interval_index(self.splits, x, side="right")]
         for code, woe in zip(self.special_codes, self.special_woe, strict=True):
             out[x == code] = woe
         out[np.isnan(x)] = self.missing_woe
