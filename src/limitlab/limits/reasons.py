@@ -58,22 +58,21 @@ def principal_reasons(
     codes = np.zeros((n, N_REASONS), dtype=np.intp)  # every reason as a code of ``texts``
     binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
     codes[:, 0] = np.array([texts.code(cap_reason(c, policy)) for c in levels] + [0])[binding]
-    below = decisions["below_minimum"].to_numpy(dtype=bool)
-    codes[below, 1] = codes[below, 0]
-    codes[below, 0] = texts.code(cap_reason("below_minimum", policy))
     if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
         names = np.array([texts.code(feature_reason(c, policy)) for c in contributions.columns])
         top = driver_order(values)
         drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], 0)
-        rows = decisions.index.get_indexer(contributions.index)
-        low = below[rows]
-        codes[rows[~low], 1:] = drivers[~low]
-        codes[rows[low], 2:] = drivers[low, : N_REASONS - 2]
-    fired = decisions["knockouts"].to_numpy(dtype=object)
-    for row in np.flatnonzero(fired != ""):
-        texts_fired = [knockout_reason(n, policy) for n in fired[row].split(",")][:N_REASONS]
-        codes[row] = [*map(texts.code, texts_fired), *[0] * (N_REASONS - len(texts_fired))]
+        codes[decisions.index.get_indexer(contributions.index), 1:] = drivers
+    below = np.flatnonzero(decisions["below_minimum"].to_numpy(dtype=bool))
+    codes[below, 1:] = codes[below, :-1]  # the binding cap second, then the drivers
+    codes[below, 0] = texts.code(cap_reason("below_minimum", policy))
+    fired, rules = factorized(decisions["knockouts"].to_numpy(dtype=object))
+    for code, names_fired in enumerate(rules):  # each distinct set of rules once
+        if names_fired:
+            texts_fired = [knockout_reason(n, policy) for n in names_fired.split(",")]
+            codes_fired = [*map(texts.code, texts_fired[:N_REASONS]), *[0] * N_REASONS]
+            codes[fired == code] = codes_fired[:N_REASONS]
     if needed is not None:
         codes[~np.asarray(needed, dtype=bool)] = texts.code(None)
     table = texts.table()
