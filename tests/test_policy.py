@@ -11,6 +11,7 @@ from limitlab.data.specs import DataError, DatasetSpec
 from limitlab.limits import Policy, decide, principal_reasons
 from limitlab.limits.caps import payment_per_unit, round_down_to_ladder
 from limitlab.limits.optimise import candidate_outcomes, optimise_caps
+from limitlab.limits.reasons import feature_reason
 
 from .conftest import REPO
 
@@ -86,6 +87,17 @@ def test_products_have_their_own_ladder_minimum_and_usage_rules() -> None:
     assert out["blocked_merchant_categories"].iloc[0] == "gambling,quasi_cash"
     reasons = principal_reasons(out, None, policy)
     assert reasons["reason_1"].iloc[1].startswith("The affordable or allowed limit is below")
+    drivers = pd.DataFrame({"Income": [0.5, -0.2], "Debt": [0.1, 0.9], "Age": [0.3, 0.4]})
+    with_drivers = principal_reasons(out, drivers, policy)
+    binding = principal_reasons(out.assign(below_minimum=False), drivers, policy)
+    # below the minimum: that first, then the binding cap, then the two largest drivers
+    assert with_drivers.iloc[1].tolist() == [
+        reasons["reason_1"].iloc[1],
+        binding["reason_1"].iloc[1],
+        *binding.iloc[1, 1:3],
+    ]
+    assert with_drivers.iloc[0].tolist() == binding.iloc[0].tolist()  # not below: unchanged
+    assert binding["reason_2"].iloc[1] == feature_reason("Debt", policy)
 
 
 def test_product_named_by_a_column_and_unknown_product_refused() -> None:
