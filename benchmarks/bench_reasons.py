@@ -89,7 +89,7 @@ def main(n: int) -> None:
     print(f"{n:,} applicants (test rows resampled), 2 threads; ratio = seconds / raw predict "
           f"(fastest of {REPEATS} calls)")  # fmt: skip
     print("family         reasons             raw predict   scoring (reasons where owed)   "
-          "contributions, all rows")  # fmt: skip
+          "contributions, all rows   scoring rows/s")  # fmt: skip
     for family, mode in CASES:
         scorer = scorer_for(family, mode)
         matrix = scorer.pipeline[:-1].transform(raw_inputs(frame, scorer.spec))
@@ -99,7 +99,7 @@ def main(n: int) -> None:
         approx = mode == "saabas_approximate"
         every, _ = timed(raw_feature_contributions, scorer.pipeline[-1], matrix, approx)
         print(f"{family:14} {mode:18} {raw:7.2f} s   {full:7.2f} s {full / raw:6.1f}x ({owed:.0%} "
-              f"owed)   {every:7.2f} s {every / raw:6.1f}x")  # fmt: skip
+              f"owed)   {every:7.2f} s {every / raw:6.1f}x   {n / full:12,.0f}")  # fmt: skip
         if family == "xgboost" and mode == "exact":  # the same values from XGBoost itself
             alone, _ = timed(pred_contribs, scorer.pipeline[-1], matrix)
             print(f"{'':14} {'(pred_contribs)':18} {raw:7.2f} s   {'':28} {alone:7.2f} s "

@@ -130,7 +130,8 @@ def scoring_ratio(folder: Path) -> dict:
         model.predict_proba(matrix)
     raw = time.perf_counter() - start
     out = {"rows": len(test), "champion": type(model).__name__,
-           "raw_predict_seconds": round(raw, 3)}  # fmt: skip
+           "raw_predict_seconds": round(raw, 3),
+           "raw_predict_rows_per_second": round(len(matrix) / raw)}  # fmt: skip
     for method in ("exact", "saabas_approximate"):
         reasons = scorer.policy.params.reasons.model_copy(update={"contributions": method})
         params = scorer.policy.params.model_copy(update={"reasons": reasons})
@@ -139,7 +140,8 @@ def scoring_ratio(folder: Path) -> dict:
         start = time.perf_counter()
         variant.decide(test)
         seconds = time.perf_counter() - start
-        out[method] = {"seconds": round(seconds, 3), "ratio": round(seconds / raw, 2)}
+        out[method] = {"seconds": round(seconds, 3), "ratio": round(seconds / raw, 2),
+                       "rows_per_second": round(len(test) / seconds)}  # fmt: skip
     return out
 
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -155,9 +156,62 @@ def split_body(rows: pd.DataFrame) -> bytes:
     return json.dumps({"dataframe_split": table}).encode()
 
 
+def one_call(rows: int = 1, repeats: int = 200) -> None:
+    """Where one model call goes for ``rows`` rows, step by step (median of ``repeats`` calls):
+    what the server does between reading a request and writing its answer."""
+    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+    from mlflow.utils.proto_json_utils import NumpyEncoder
+
+    from limitlab.limits.decide import decide
+    from limitlab.serving.pyfunc import bundle_output
+    from limitlab.serving.server import records
+    from limitlab.serving.validate import validate_applicants
+
+    model = mlflow.pyfunc.load_model(MODEL)
+    limit_model = model.unwrap_python_model()
+    scorer, schema = limit_model.scorer, model.metadata.get_input_schema()
+    frame = applicants(rows, schema.input_names())
+    payload = json.loads(split_body(frame))
+    parsed = infer_and_parse_data(payload, schema)
+    typed, _ = validate_applicants(parsed, scorer)
+    scored = scorer._scored(typed)
+    answer = bundle_output(scorer, typed, limit_model.model_id, limit_model.version)
+
+    def median_ms(call: Callable[[], object]) -> float:
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - start)
+        return float(np.median(seconds) * 1000)
+
+    whole = median_ms(lambda: model.predict(parsed))
+    ours = median_ms(lambda: limit_model.predict(None, parsed))
+    steps = {
+        "parse the JSON request (MLflow)": median_ms(lambda: infer_and_parse_data(payload, schema)),
+        "MLflow's input checks": whole - ours,
+        "limitlab's row checks": median_ms(lambda: validate_applicants(parsed, scorer)),
+        "raw columns, features, PD": median_ms(lambda: scorer._scored(typed)),
+        "limit policy": median_ms(lambda: decide(scored.pd, typed, scorer.policy)),
+    }
+    decided = median_ms(lambda: scorer.decide(typed))
+    steps["notice, reasons"] = decided - steps["raw columns, features, PD"] - steps["limit policy"]
+    steps["answer columns"] = ours - steps["limitlab's row checks"] - decided
+    steps["answer as JSON"] = median_ms(
+        lambda: json.dumps({"predictions": records(answer)}, cls=NumpyEncoder)
+    )
+    print(f"\none model call, {rows} row(s), {type(scorer.pipeline[-1]).__name__} champion "
+          f"(median of {repeats} calls):")  # fmt: skip
+    for step, ms in steps.items():
+        print(f"  {step:34} {ms:6.2f} ms")
+    print(f"  {'model.predict in all':34} {whole:6.2f} ms")
+
+
 if __name__ == "__main__":
     mlflow.set_tracking_uri(tracking_uri(ROOT))
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     if "--server-only" not in sys.argv:
         batch(int(arguments[0]) if arguments else 1_000_000)
+    one_call(1)
+    one_call(20)
     latency()

@@ -159,7 +159,7 @@ class Scorer:
         adverse = choose_text(kind == "", NO_ADVERSE_ACTION, kind)
         decisions["adverse_action"] = text_column(adverse, decisions.index)
         needed = kind != ""
-        modelled = needed & (decisions["knockouts"] == "").to_numpy()  # rules, not the model
+        modelled = needed & (decisions["knockouts"].to_numpy(dtype=object) == "")  # not rules
         contributions = None
         if modelled.any() and scored.margins is not None:
             every = summed_to_raw(scored.margins, list(scored.margin_columns), decisions.index)
