@@ -5,8 +5,8 @@ column, so the log-odds is a sum of one step function per column. At fit time th
 compiled into lookup tables: for each column, its split points and the summed contribution in
 each interval between them (and for a missing value). A tree on one column has an exact TreeSHAP
 value of its own output less its cover-weighted mean, so a table lookup gives exactly what
-``pred_contribs`` gives, at the cost of a binary search; the tables also read as points per
-feature, like a scorecard's.
+``pred_contribs`` gives, at the cost of one vectorised comparison per split point; the tables
+also read as points per feature, like a scorecard's.
 """
 
 from __future__ import annotations
