@@ -108,6 +108,7 @@ def scoring_ratio(folder: Path) -> dict:
     import pandas as pd
     import xgboost as xgb
 
+    from limitlab.features.transformers import raw_inputs
     from limitlab.limits.policy import Policy
     from limitlab.models.additive import AdditiveBoosting
     from limitlab.serving.scorer import Scorer
@@ -117,11 +118,12 @@ def scoring_ratio(folder: Path) -> dict:
     try:
         scorer = Scorer.from_project()
         test = pd.read_parquet("data/interim/splits/test.parquet").iloc[:SCORED_ROWS]
-        matrix = pd.read_parquet("data/processed/test.parquet").drop(columns=["_bad"])
-        matrix = matrix.iloc[:SCORED_ROWS]
     finally:
         os.chdir(cwd)
     model = scorer.pipeline[-1]
+    # the matrix the champion itself reads (raw columns for the ensemble, whose members
+    # carry their own feature pipelines), built before the clock starts
+    matrix = scorer.features(raw_inputs(test, scorer.spec))
     start = time.perf_counter()
     booster = model.model_ if isinstance(model, AdditiveBoosting) else model  # XGBoost's own
     if isinstance(booster, xgb.XGBModel):
