@@ -89,3 +89,33 @@ def test_contributions_sum_to_the_blends_log_odds_up_to_a_constant() -> None:
     assert list(contributions.columns) == ["debt", "tenure"]
     offset = logit(model.predict_proba(rows)[:, 1]) - contributions.sum(axis=1).to_numpy()
     assert np.ptp(offset) < 1e-5  # exact: only the members' base values and b remain
+
+
+class _Unscorable(Pipeline):
+    """A member that fails whenever it is asked for a PD or its features."""
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        raise AssertionError("a member weighted 0 was scored")
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        raise AssertionError("a member weighted 0 was explained")
+
+
+def test_a_member_weighted_zero_is_neither_scored_nor_explained() -> None:
+    weights = {"xgboost": 0.7, "logistic": 0.4}
+    full = StackedPD(MEMBERS, 0.2, weights)
+    unscorable = _Unscorable([("features", "passthrough"), ("model", LogisticRegression())])
+    blend = StackedPD({**MEMBERS, "forest": unscorable}, 0.2, {**weights, "forest": 0.0})
+    rows = X.iloc[:300]
+    np.testing.assert_array_equal(blend.predict_proba(rows), full.predict_proba(rows))
+    pd.testing.assert_frame_equal(
+        raw_feature_contributions(blend, rows), raw_feature_contributions(full, rows)
+    )
+    assert list(blend.active_weights) == ["xgboost", "logistic"]
+    assert blend.stacking() == {"intercept": 0.2, "weights": {**weights, "forest": 0.0}}
+
+
+def test_an_ensemble_with_every_weight_zero_gives_its_intercepts_pd() -> None:
+    blend = StackedPD(MEMBERS, -1.5, {"xgboost": 0.0, "logistic": 0.0})
+    expected = 1 / (1 + np.exp(1.5))
+    np.testing.assert_allclose(blend.predict_proba(X.iloc[:5])[:, 1], expected, rtol=1e-12)

@@ -84,12 +84,22 @@ class StackedPD(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _member_pds(self, X: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([self.members[n].predict_proba(X)[:, 1] for n in self.weights])
+    @property
+    def active_weights(self) -> dict[str, float]:
+        """The members with a positive weight: a member weighted 0 changes no PD and no
+        reason, so it is neither scored nor explained."""
+        return {name: w for name, w in (self.weights or {}).items() if w > 0}
+
+    def stacking(self) -> dict[str, Any]:
+        """The intercept and every member's weight (a member weighted 0 is never scored)."""
+        return {"intercept": self.intercept, "weights": dict(self.weights or {})}
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        weights = np.asarray(list(self.weights.values()))
-        pd_ = stacked_pd(self._member_pds(X), self.intercept, weights)
+        active = self.active_weights
+        pds = np.column_stack(
+            [self.members[n].predict_proba(X)[:, 1] for n in active] or [np.empty((len(X), 0))]
+        )
+        pd_ = stacked_pd(pds, self.intercept, np.asarray(list(active.values())))
         return np.column_stack([1 - pd_, pd_])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -100,10 +110,10 @@ class StackedPD(ClassifierMixin, BaseEstimator):
         from limitlab.models.contributions import raw_feature_contributions
 
         total: pd.DataFrame | None = None
-        for name, weight in self.weights.items():
+        for name, weight in self.active_weights.items():
             member = self.members[name]
             found = raw_feature_contributions(member[-1], member[:-1].transform(X), approx)
-            if found is None or weight == 0:
+            if found is None:
                 continue
             part = found * weight
             total = part if total is None else total.add(part, fill_value=0.0)

@@ -136,6 +136,7 @@ def run(params: Params) -> dict:
         "xgboost_fitted_on": "every train row" if p.engine != "local" else "train_rows",
         "selection": selection,
         "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
+        "ensemble": pipelines[ENSEMBLE][-1].stacking() if ENSEMBLE in pipelines else None,
         "calibration": p.calibration,
         "calibrated_on": f"out-of-fold PDs of the train split, {p.cv_repeats} x {p.cv_folds}-fold",
         "valid": valid,
