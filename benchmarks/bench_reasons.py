@@ -28,7 +28,7 @@ from limitlab import paths
 from limitlab.data.specs import DatasetSpec
 from limitlab.features.compiled import compile_transform
 from limitlab.features.transformers import raw_inputs
-from limitlab.limits.decide import decide
+from limitlab.limits.decide import decide_coded
 from limitlab.limits.notices import notice_kind
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
@@ -119,15 +119,17 @@ def steps(frame: pd.DataFrame) -> None:
     out["lookup tables"], margins = timed(model.column_margins, matrix)
     out["PD from the tables"], raw = timed(model.proba_from_margins, margins)
     pd_ = scorer.model.calibrate(raw[:, 1])
-    out["policy (decision frame)"], decided = timed(decide, pd_, frame, policy)
+    out["policy (decision frame)"], (decided, codes) = timed(decide_coded, pd_, frame, policy)
     asked = frame.get(policy.requested_amount) if policy.requested_amount else None
-    out["notice kinds"], kind = timed(notice_kind, decided, asked)
-    rows = np.flatnonzero((kind != "") & (decided["knockouts"] == "").to_numpy())
+    out["notice kinds"], kind = timed(notice_kind, decided, asked, codes)
+    rows = np.flatnonzero((kind != "") & ~codes.knocked)
     columns = list(model.columns_)
     out["contributions per raw feature"], every = timed(
         summed_to_raw, margins, columns, decided.index
     )
-    out["reasons"], _ = timed(principal_reasons, decided, every.iloc[rows], policy, kind != "")
+    out["reasons"], _ = timed(
+        principal_reasons, decided, every.iloc[rows], policy, kind != "", codes
+    )
     out["XGBoost's own predict"], _ = timed(raw_predict(model), matrix)
     print(f"\nadditive family, step by step ({len(frame):,} rows, fastest of {REPEATS} calls):")
     for step, value in out.items():

@@ -85,6 +85,11 @@ def test_calibration_map_is_fitted_on_the_out_of_fold_pds_alone() -> None:
     expected = LogisticRegression(C=1e6, max_iter=1000).fit(logit(oof).reshape(-1, 1), y)
     np.testing.assert_allclose(model.map_.coef_, expected.coef_, rtol=1e-6)
     assert model.calibrate(oof).mean() == pytest.approx(y.mean(), abs=0.005)
+    # the map applied in numpy is the map's own predict_proba, batch or row by row
+    expected_pd = model.map_.predict_proba(logit(oof).reshape(-1, 1))[:, 1]
+    np.testing.assert_allclose(model.calibrate(oof), expected_pd, rtol=1e-14, atol=0)
+    alone = np.concatenate([model.calibrate(oof[i : i + 1]) for i in range(50)])
+    np.testing.assert_array_equal(alone, model.calibrate(oof[:50]))
 
 
 def test_more_folds_than_rows_of_a_class_is_one_clear_refusal() -> None:

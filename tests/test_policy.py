@@ -223,3 +223,15 @@ def test_reasons_only_where_owed_and_the_same_as_from_every_row() -> None:
     owed = principal_reasons(out, contributions.loc[needed], policy, needed)
     assert owed.loc[~needed].isna().all().all()  # no adverse action: no reasons, not ''
     pd.testing.assert_frame_equal(owed.loc[needed], everywhere.loc[needed])
+
+
+def test_a_model_of_one_feature_gives_one_driver() -> None:
+    policy = make_policy(segments=[])
+    out = decide(np.array([0.9]), applicants([1e6]), policy)
+    reasons = principal_reasons(out, pd.DataFrame({"Records": [2.0]}), policy)
+    assert reasons.iloc[0].tolist() == [
+        "Estimated risk of default is above the approval cut-off",
+        "Prior arrears on record",
+        "",
+        "",
+    ]

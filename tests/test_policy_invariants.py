@@ -11,6 +11,8 @@ from hypothesis.extra.numpy import arrays
 from limitlab.config import load_params
 from limitlab.data.specs import DatasetSpec
 from limitlab.limits import Policy, decide, principal_reasons
+from limitlab.limits.decide import BINDING, DECISIONS, decide_coded
+from limitlab.limits.notices import notice_kind
 
 from .conftest import REPO
 
@@ -90,3 +92,32 @@ def test_declines_have_no_limit_and_a_reason_and_decisions_repeat(
         assert (out.loc[declined, "limit"] == 0).all()
         assert (reasons.loc[declined, "reason_1"] != "").all()
         pd.testing.assert_frame_equal(out, decide(pd_, applicants, policy))
+
+
+MIXED = Policy.build(PARAMS.model_copy(update={"product_column": "product"}), SPEC,
+                     ["income", "debt", "Records", "Expenses", "product"])  # fmt: skip
+products = st.lists(st.sampled_from(sorted(PARAMS.products)), min_size=N, max_size=N)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    pds, incomes, debts, records, expenses, products, arrays(float, N, elements=st.floats(0, 9e3))
+)
+def test_decision_codes_say_what_the_text_says(
+    pd_, income, debt, record, expense, product, asked
+) -> None:
+    """Notices and reasons read the same from the codes as from the decision text."""
+    applicants = frame(income, debt, record, expense).assign(product=product)
+    for policy in [*POLICIES, MIXED]:
+        out, codes = decide_coded(pd_, applicants, policy)
+        assert (DECISIONS[codes.decision] == out["decision"].to_numpy(dtype=object)).all()
+        assert (BINDING[codes.binding] == out["binding_cap"].to_numpy(dtype=object)).all()
+        assert (codes.knocked == (out["knockouts"] != "")).all()
+        requested = pd.Series(asked)
+        kind = notice_kind(out, requested, codes)
+        assert (kind == notice_kind(out, requested)).all()
+        drivers = pd.DataFrame({"income": -income, "debt": debt / 1e4}).fillna(0.0)
+        pd.testing.assert_frame_equal(
+            principal_reasons(out, drivers, policy, kind != "", codes),
+            principal_reasons(out, drivers, policy, kind != ""),
+        )

@@ -22,10 +22,12 @@ MISSING_FLAG = "missingindicator_"  # prefix SimpleImputer(add_indicator=True) g
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    den = denominator.astype("float64")
-    with np.errstate(over="ignore"):
-        ratio = numerator.astype("float64") / den.where(den > 0)
-    return ratio.where(ratio.abs() <= MAX_ABS_VALUE)
+    num = numerator.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    den = denominator.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ratio = num / np.where(den > 0, den, np.nan)
+    ratio[~(np.abs(ratio) <= MAX_ABS_VALUE)] = np.nan
+    return pd.Series(ratio, index=numerator.index)
 
 
 class DerivedRatios(TransformerMixin, BaseEstimator):
@@ -159,12 +161,13 @@ def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec, keep_text: bool = False) 
         raise InputError(
             f"applicant data lacks column(s) {missing}; expected columns {spec.input_columns}"
         )
-    out = frame[spec.input_columns].copy()
-    for column in out.columns:
-        if column in spec.categorical:
-            if keep_text and pd.api.types.is_string_dtype(out[column].dtype):
-                continue
-            out[column] = out[column].astype(object).where(out[column].notna(), np.nan)
+    out = {}
+    for column in spec.input_columns:
+        values = frame[column]
+        if column not in spec.categorical:
+            out[column] = values.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+        elif keep_text and pd.api.types.is_string_dtype(values.dtype):
+            out[column] = values
         else:
-            out[column] = out[column].astype("float64")
-    return out
+            out[column] = values.astype(object).where(values.notna(), np.nan)
+    return pd.DataFrame(out, index=frame.index)

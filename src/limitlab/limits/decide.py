@@ -8,6 +8,8 @@ that fires declines first, whatever the PD (decision ``policy_decline``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -33,6 +35,25 @@ BINDING = np.asarray([*CAP_ORDER, "income_missing", "income_missing_decline", "p
                       KNOCKOUT_CAP], dtype=object)  # fmt: skip
 _INCOME_MISSING, _INCOME_MISSING_DECLINE, _PD_ABOVE_CUTOFF, _KNOCKOUT = range(4, 8)
 DECISIONS = np.asarray([APPROVE, DECLINE, POLICY_DECLINE], dtype=object)
+
+
+@dataclass(frozen=True)
+class DecisionCodes:
+    """Each decision as codes: of :data:`DECISIONS`, of :data:`BINDING`, and whether a knock-out
+    rule fired. Notices and reasons read these instead of parsing the text columns again."""
+
+    decision: np.ndarray
+    binding: np.ndarray
+    knocked: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> DecisionCodes:
+        return cls(np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n, bool))
+
+    def put(self, rows: np.ndarray, part: DecisionCodes) -> None:
+        """Write ``part``'s codes at ``rows`` (in place)."""
+        for name in ("decision", "binding", "knocked"):
+            getattr(self, name)[rows] = getattr(part, name)
 
 
 def grade_index(pd_: np.ndarray, policy: Policy) -> np.ndarray:
@@ -78,7 +99,7 @@ def _decide_product(
     policy: Policy,
     grade_caps: dict[str, float] | None,
     usage: Usage | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, DecisionCodes]:
     p = policy.params
     product = policy.product(product_name)
     n = len(pd_)
@@ -110,12 +131,12 @@ def _decide_product(
     declined_income = on_scale & income_missing & fallback_decline
     binding[declined_income] = _INCOME_MISSING_DECLINE
     binding[~on_scale] = _PD_ABOVE_CUTOFF
-    fired = fired_names(knockout_hits(frame, policy))
+    fired = fired_names(knockout_hits(frame, policy), policy)
     knocked = fired != ""
     binding[knocked] = _KNOCKOUT
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product, usage)
-    decision = np.where(knocked, 2, np.where(limit > 0, 0, 1))  # codes of DECISIONS
+    decision = np.where(knocked, 2, np.where(limit > 0, 0, 1)).astype(np.int8)
     out = pd.DataFrame(
         {
             "pd": pd_,
@@ -138,10 +159,11 @@ def _decide_product(
             "ead": ead,
             "expected_loss": expected_loss(pd_, limit, product, usage),
             "expected_profit": expected_profit(pd_, limit, product, p.economics, usage),
+            **labels,
         },
         index=frame.index,
     )
-    return pd.concat([out, labels], axis=1)
+    return out, DecisionCodes(decision, binding.astype(np.int8), knocked)
 
 
 def decide(
@@ -158,6 +180,17 @@ def decide(
     ``grade_caps`` overrides the grades' maximum limits (used by the optimiser); ``usage``
     replaces the products' utilisation and CCF constants by per applicant estimates.
     """
+    return decide_coded(pd_, frame, policy, grade_caps, usage)[0]
+
+
+def decide_coded(
+    pd_: np.ndarray,
+    frame: pd.DataFrame,
+    policy: Policy,
+    grade_caps: dict[str, float] | None = None,
+    usage: Usage | None = None,
+) -> tuple[pd.DataFrame, DecisionCodes]:
+    """:func:`decide`, and the decisions' codes (row for row)."""
     pd_ = np.asarray(pd_, dtype=float)
     if len(pd_) != len(frame):
         raise InputError(f"{len(pd_)} PDs for {len(frame)} applicants; expected one each")
@@ -173,14 +206,16 @@ def decide(
     if policy.params.product_column is None:  # one product for every applicant
         return _decide_product(pd_, frame, policy.params.product, policy, grade_caps, usage)
     products = products_of(frame, policy)
-    parts = []
+    parts, codes = [], DecisionCodes.empty(len(frame))
     for name in dict.fromkeys(products):
         rows = np.flatnonzero(products == name)
         part_usage = None if usage is None else usage.take(rows)
-        parts.append(
-            _decide_product(pd_[rows], frame.iloc[rows], name, policy, grade_caps, part_usage)
+        part, part_codes = _decide_product(
+            pd_[rows], frame.iloc[rows], name, policy, grade_caps, part_usage
         )
-    return pd.concat(parts).sort_index()
+        parts.append(part)
+        codes.put(rows, part_codes)
+    return pd.concat(parts).sort_index(), codes
 
 
 def decided_columns(

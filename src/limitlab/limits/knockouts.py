@@ -44,20 +44,18 @@ def rule_fires(values: pd.Series, rule: KnockoutRule) -> np.ndarray:
     return (hit if rule.op in ("in", "==") else ~hit) & present
 
 
-def knockout_hits(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """One boolean column per applied knock-out rule, named after the rule."""
-    return pd.DataFrame(
-        {rule.name: rule_fires(policy.rule_values(frame, rule), rule)
-         for rule in policy.params.knockouts},
-        index=frame.index,
-        dtype=bool,
-    )  # fmt: skip
+def knockout_hits(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Whether each applied knock-out rule fires on each row (rows x rules, in rule order)."""
+    hits = np.zeros((len(frame), len(policy.params.knockouts)), dtype=bool)
+    for j, rule in enumerate(policy.params.knockouts):
+        hits[:, j] = rule_fires(policy.rule_values(frame, rule), rule)
+    return hits
 
 
-def fired_names(hits: pd.DataFrame) -> np.ndarray:
-    """The comma-joined names of the rules that fired on each row ('' for none)."""
-    names = np.asarray(hits.columns, dtype=object)
-    matrix = hits.to_numpy(dtype=bool)
+def fired_names(matrix: np.ndarray, policy: Policy) -> np.ndarray:
+    """The comma-joined names of the rules that fired on each row ('' for none), from
+    :func:`knockout_hits`."""
+    names = np.asarray([rule.name for rule in policy.params.knockouts], dtype=object)
     out = np.full(len(matrix), "", dtype=object)
     for row in np.flatnonzero(matrix.any(axis=1)):  # the few rows a rule fired on
         out[row] = ",".join(names[matrix[row]])

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.lookup import factorized, text_column
+from limitlab.limits.decide import BINDING, DecisionCodes
 from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
 
@@ -49,30 +50,36 @@ def principal_reasons(
     contributions: pd.DataFrame | None,
     policy: Policy,
     needed: np.ndarray | None = None,
+    decision_codes: DecisionCodes | None = None,
 ) -> pd.DataFrame:
     """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply; null on the
     rows not ``needed``). ``contributions`` may cover only some rows (by index): the drivers of
-    the others are left out."""
+    the others are left out. ``decision_codes`` (the decisions' own) spare reading the text."""
     texts = TextCodes()
     n = len(decisions)
     codes = np.zeros((n, N_REASONS), dtype=np.intp)  # every reason as a code of ``texts``
-    binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
+    if decision_codes is None:
+        binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
+        knocked = decisions["knockouts"].to_numpy(dtype=object) != ""
+    else:
+        binding, levels, knocked = decision_codes.binding, BINDING, decision_codes.knocked
     codes[:, 0] = np.array([texts.code(cap_reason(c, policy)) for c in levels] + [0])[binding]
     if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
         names = np.array([texts.code(feature_reason(c, policy)) for c in contributions.columns])
         top = driver_order(values)
         drivers = np.where(np.take_along_axis(values, top, axis=1) > 0, names[top], 0)
-        codes[decisions.index.get_indexer(contributions.index), 1:] = drivers
+        rows = decisions.index.get_indexer(contributions.index)
+        codes[rows, 1 : 1 + top.shape[1]] = drivers  # a model of under three features: fewer
     below = np.flatnonzero(decisions["below_minimum"].to_numpy(dtype=bool))
     codes[below, 1:] = codes[below, :-1]  # the binding cap second, then the drivers
     codes[below, 0] = texts.code(cap_reason("below_minimum", policy))
-    fired, rules = factorized(decisions["knockouts"].to_numpy(dtype=object))
+    knocked = np.flatnonzero(knocked)  # the few rows a rule declined
+    fired, rules = factorized(decisions["knockouts"].to_numpy(dtype=object)[knocked])
     for code, names_fired in enumerate(rules):  # each distinct set of rules once
-        if names_fired:
-            texts_fired = [knockout_reason(n, policy) for n in names_fired.split(",")]
-            codes_fired = [*map(texts.code, texts_fired[:N_REASONS]), *[0] * N_REASONS]
-            codes[fired == code] = codes_fired[:N_REASONS]
+        texts_fired = [knockout_reason(n, policy) for n in names_fired.split(",")]
+        codes_fired = [*map(texts.code, texts_fired[:N_REASONS]), *[0] * N_REASONS]
+        codes[knocked[fired == code]] = codes_fired[:N_REASONS]
     if needed is not None:
         codes[~np.asarray(needed, dtype=bool)] = texts.code(None)
     table = texts.table()

@@ -12,9 +12,10 @@ from limitlab.limits.policy import Policy
 UNKNOWN = "unknown"
 
 
-def segments(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, np.ndarray]:
-    """One label column per applied segment rule (``unknown`` where the value is missing), and
-    the product of the per-segment multipliers of the grade cap (1 for unlisted labels)."""
+def segments(frame: pd.DataFrame, policy: Policy) -> tuple[dict[str, pd.Series], np.ndarray]:
+    """One label column per applied segment rule (``unknown`` where the value is missing), by
+    column name, and the product of the per-segment multipliers of the grade cap (1 for
+    unlisted labels)."""
     out, factor = {}, np.ones(len(frame))
     for rule in policy.params.segments:
         values = policy.rule_values(frame, rule)
@@ -30,7 +31,7 @@ def segments(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, np.ndar
         adjustment = np.array([rule.adjustment.get(label, 1.0) for label in labels])
         out[f"segment_{rule.name}"] = text_column(labels[codes], frame.index)
         factor *= adjustment[codes]
-    return pd.DataFrame(out, index=frame.index), factor
+    return out, factor
 
 
 def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> list[dict]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
@@ -46,12 +47,15 @@ def bundle_output(
     """
     tested = list(TEST_COLUMNS) if scorer.policy.test is not None else []
     if scorer.policy.review is not None:
-        decisions = scorer.review(frame)[[*OUTPUT_COLUMNS, *REVIEW_COLUMNS, *tested]]
+        decided, columns = scorer.review(frame), [*OUTPUT_COLUMNS, *REVIEW_COLUMNS, *tested]
     else:
-        decisions = scorer.decide(frame)[[*OUTPUT_COLUMNS, *tested]]
-    reasons = decisions[REASON_COLUMNS].astype(object)  # no reasons owed: null in JSON, not NaN
-    decisions[REASON_COLUMNS] = reasons.where(reasons.notna(), None)
-    return decisions.assign(model_version=version, model_id=model_id)
+        decided, columns = scorer.decide(frame), [*OUTPUT_COLUMNS, *tested]
+    out: dict[str, Any] = {name: decided[name] for name in columns}
+    for name in REASON_COLUMNS:  # no reasons owed: null in JSON, not NaN
+        values = decided[name].to_numpy(dtype=object)
+        out[name] = np.where(pd.isna(values), None, values)
+    return pd.DataFrame({**out, "model_version": version, "model_id": model_id},
+                        index=decided.index)  # fmt: skip
 
 
 def registered_version(name: str, model_id: str) -> str:

@@ -22,7 +22,7 @@ from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.compiled import CompiledTransform, compile_transform
 from limitlab.features.transformers import raw_inputs
-from limitlab.limits.decide import decide
+from limitlab.limits.decide import decide_coded
 from limitlab.limits.notices import NO_ADVERSE_ACTION, notice_kind
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
@@ -153,13 +153,13 @@ class Scorer:
         return pd.concat(parts).sort_index()
 
     def _decide(self, frame: pd.DataFrame, scored: Scored, policy: Policy) -> pd.DataFrame:
-        decisions = decide(scored.pd, frame, policy)
+        decisions, codes = decide_coded(scored.pd, frame, policy)
         asked = policy.requested_amount
-        kind = notice_kind(decisions, frame.get(asked) if asked else None)
+        kind = notice_kind(decisions, frame.get(asked) if asked else None, codes)
         adverse = choose_text(kind == "", NO_ADVERSE_ACTION, kind)
         decisions["adverse_action"] = text_column(adverse, decisions.index)
         needed = kind != ""
-        modelled = needed & (decisions["knockouts"].to_numpy(dtype=object) == "")  # not rules
+        modelled = needed & ~codes.knocked  # a knock-out's reasons are its rules
         contributions = None
         if modelled.any() and scored.margins is not None:
             every = summed_to_raw(scored.margins, list(scored.margin_columns), decisions.index)
@@ -169,7 +169,7 @@ class Scorer:
             contributions = raw_feature_contributions(
                 self.pipeline[-1], scored.matrix.loc[modelled], approx
             )
-        reasons = principal_reasons(decisions, contributions, policy, needed)
+        reasons = principal_reasons(decisions, contributions, policy, needed, codes)
         return pd.concat([decisions, reasons], axis=1)
 
     def review(self, frame: pd.DataFrame) -> pd.DataFrame:
