@@ -64,3 +64,10 @@ def test_infinite_and_overflowing_numbers_are_refused_with_row_and_value() -> No
     assert reasons[2] == f"Income: -inf {expected}; Income: -inf is negative; expected >= 0"
     assert reasons[3] == f"Income: 1e+308 {expected}"
     assert reasons[4] == f"Income: 2000000000000000.0 {expected}"
+
+
+def test_true_and_false_are_not_numbers() -> None:
+    frame = pd.DataFrame({"Income": [True, False], "Debt": [0.0, 0.0], "Job": ["a", "a"]})
+    typed, reasons = validate_applicants(frame, scorer())
+    assert reasons.tolist() == ["Income: 'True' is not a number", "Income: 'False' is not a number"]
+    assert typed["Income"].isna().all()

@@ -61,11 +61,13 @@ class RowRefusals:
         out_of_range = f"{column}: ", f" is out of range; expected within +-{MAX_ABS_VALUE:.0e}"
         negative = f"{column}: ", " is negative; expected >= 0"
         values = typed.to_numpy("float64", na_value=np.nan)
+        dtype = raw.dtype  # numbers (not booleans, which are not numbers here): no text
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
         with np.errstate(invalid="ignore"):
-            checks = [
-                (raw.notna().to_numpy() & np.isnan(values), "not_a_number", not_number),
-                (np.abs(values) > MAX_ABS_VALUE, "out_of_range", out_of_range),
-            ]
+            checks = [] if numeric else [
+                (raw.notna().to_numpy() & np.isnan(values), "not_a_number", not_number)
+            ]  # fmt: skip
+            checks.append((np.abs(values) > MAX_ABS_VALUE, "out_of_range", out_of_range))
             if nonnegative:
                 checks.append((values < 0, "negative", negative))
         for mask, problem, (before, after) in checks:

@@ -35,10 +35,9 @@ def validate_applicants(frame: pd.DataFrame, scorer: Scorer) -> tuple[pd.DataFra
     for column in scorer.input_columns:
         if column not in spec.numeric:
             continue
-        typed[column] = as_number(frame[column])
-        refusals.refuse_bad_numbers(
-            column, frame[column], typed[column], column in spec.nonnegative
-        )
+        raw = frame[column]
+        typed[column] = number = as_number(raw)
+        refusals.refuse_bad_numbers(column, raw, number, column in spec.nonnegative)
     if policy.params.product_column:
         column = policy.params.product_column
         names = frame[column].astype("string")
