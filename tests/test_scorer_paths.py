@@ -88,3 +88,20 @@ def test_text_read_as_arrow_strings_decides_as_python_text(family: str, text: st
     arrow = frame.astype({"Job": text, "Home": text})
     assert arrow["Job"].isna().any()
     pd.testing.assert_frame_equal(scorer.decide(arrow), scorer.decide(frame))
+
+
+def test_served_answer_has_null_reasons_where_none_are_owed() -> None:
+    from limitlab.serving.pyfunc import OUTPUT_COLUMNS, bundle_output
+
+    scorer = fitted_scorer("additive")
+    frame, _ = applicants(300, 7)
+    answer = bundle_output(scorer, frame, "m-1", "3")
+    assert list(answer.columns) == [*OUTPUT_COLUMNS, "model_version", "model_id"]
+    decided = scorer.decide(frame)
+    owed = (decided["adverse_action"] != NO_ADVERSE_ACTION).to_numpy()
+    assert 0 < owed.sum() < len(frame)
+    for column in REASON_COLUMNS:
+        values = answer[column].to_numpy(dtype=object)
+        assert all(v is None for v in values[~owed])  # JSON null, never NaN
+        assert list(values[owed]) == list(decided[column].to_numpy(dtype=object)[owed])
+    assert (answer["model_version"] == "3").all() and (answer["model_id"] == "m-1").all()

@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
+from limitlab.data.lookup import text_column
 from limitlab.errors import StateError
 from limitlab.limits.reasons import REASON_COLUMNS
 from limitlab.serving.scorer import Scorer
@@ -53,7 +54,7 @@ def bundle_output(
     out: dict[str, Any] = {name: decided[name] for name in columns}
     for name in REASON_COLUMNS:  # no reasons owed: null in JSON, not NaN
         values = decided[name].to_numpy(dtype=object)
-        out[name] = np.where(pd.isna(values), None, values)
+        out[name] = text_column(np.where(pd.isna(values), None, values), decided.index)
     return pd.DataFrame({**out, "model_version": version, "model_id": model_id},
                         index=decided.index)  # fmt: skip
 
