@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab import paths
+from limitlab.data.lookup import text_column
 from limitlab.data.specs import DatasetSpec
 from limitlab.features.compiled import compile_transform
 from limitlab.features.transformers import raw_inputs
@@ -131,9 +132,24 @@ def steps(frame: pd.DataFrame) -> None:
         principal_reasons, decided, every.iloc[rows], policy, kind != "", codes
     )
     out["XGBoost's own predict"], _ = timed(raw_predict(model), matrix)
+    answer = scorer.decide(frame)
+    arrays = {c: answer[c].to_numpy() for c in answer.columns}
+    out["of all: the answer's frame alone"], _ = timed(frame_of, arrays, answer.index)
     print(f"\nadditive family, step by step ({len(frame):,} rows, fastest of {REPEATS} calls):")
     for step, value in out.items():
         print(f"  {step:32} {value * 1000:7.1f} ms")
+    text = sum(v.dtype == object for v in arrays.values())
+    print(f"  (the answer has {len(arrays)} columns, {text} of them text; its frame alone is the "
+          "cost of building them from ready arrays)")  # fmt: skip
+
+
+def frame_of(arrays: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+    """A frame of ready columns, text as object columns as the scorer builds them (pandas
+    would otherwise copy text into Arrow strings): a floor under any policy and reasons code."""
+    return pd.DataFrame(
+        {c: text_column(v, index) if v.dtype == object else v for c, v in arrays.items()},
+        index=index,
+    )
 
 
 if __name__ == "__main__":
