@@ -35,7 +35,7 @@ from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import calibrated_out_of_fold
-from limitlab.models.contributions import raw_feature_contributions, summed_to_raw
+from limitlab.models.contributions import raw_feature_contributions
 from limitlab.models.tree_shap import pred_contribs
 from limitlab.serving.scorer import Scorer
 
@@ -110,27 +110,24 @@ def main(n: int) -> None:
 
 def steps(frame: pd.DataFrame) -> None:
     """Where the additive family's full path goes, step by step (the steps of
-    ``Scorer.decide``, called one by one)."""
+    ``Scorer.decide``, called one by one: its PD and contributions read from raw columns)."""
     scorer = scorer_for("additive", "exact")
-    model, policy = scorer.pipeline[-1], scorer.policy
+    model, policy, tables = scorer.pipeline[-1], scorer.policy, scorer.raw_tables
     compiled = compile_transform(scorer.pipeline[0]) is not None
     seconds, inputs = timed(raw_inputs, frame, scorer.spec, compiled)
     out = {"raw columns": seconds}
-    out["feature transform"], matrix = timed(scorer.features, inputs)
-    out["lookup tables"], margins = timed(model.column_margins, matrix)
-    out["PD from the tables"], raw = timed(model.proba_from_margins, margins)
-    pd_ = scorer.model.calibrate(raw[:, 1])
+    out["raw-feature tables"], margins = timed(tables.margins, inputs)
+    out["PD from the tables"], raw = timed(tables.pd_from_margins, margins)
+    pd_ = scorer.model.calibrate(raw)
     out["policy (decision frame)"], (decided, codes) = timed(decide_coded, pd_, frame, policy)
     asked = frame.get(policy.requested_amount) if policy.requested_amount else None
     out["notice kinds"], kind = timed(notice_kind, decided, asked, codes)
     rows = np.flatnonzero((kind != "") & ~codes.knocked)
-    columns = list(model.columns_)
-    out["contributions per raw feature"], every = timed(
-        summed_to_raw, margins, columns, decided.index
-    )
+    every = pd.DataFrame(margins, columns=tables.features, index=decided.index)
     out["reasons"], _ = timed(
         principal_reasons, decided, every.iloc[rows], policy, kind != "", codes
     )
+    matrix = scorer.features(inputs)
     out["XGBoost's own predict"], _ = timed(raw_predict(model), matrix)
     answer = scorer.decide(frame)
     arrays = {c: answer[c].to_numpy() for c in answer.columns}
@@ -149,6 +146,7 @@ def frame_of(arrays: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {c: text_column(v, index) if v.dtype == object else v for c, v in arrays.items()},
         index=index,
+        copy=False,  # as the scorer builds it: each column kept as it is
     )
 
 

@@ -55,10 +55,10 @@ def codes_table(
 def text_column(values: Any, index: pd.Index) -> pd.Series:
     """Text (an array, or one value for every row) as an object column: pandas would otherwise
     copy every value into an Arrow string, the largest single cost of building a large frame of
-    decisions."""
+    decisions. The column holds the array itself (no copy): pass one nothing else changes."""
     if np.ndim(values) == 0:
         values = np.array([values], dtype=object).repeat(len(index))  # np.full is 20x slower
-    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object)
+    return pd.Series(np.asarray(values, dtype=object), index=index, dtype=object, copy=False)
 
 
 def choose_text(condition: np.ndarray, yes: Any, no: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ from limitlab.data.lookup import interval_index, text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
-from limitlab.limits.economics import Usage, expected_loss, expected_profit, exposure_at_default
+from limitlab.limits.economics import Usage, exposure_at_default, loss, net_interest
 from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names, knockout_hits
 from limitlab.limits.policy import Policy
 from limitlab.limits.segments import segments
@@ -131,22 +131,23 @@ def _decide_product(
     declined_income = on_scale & income_missing & fallback_decline
     binding[declined_income] = _INCOME_MISSING_DECLINE
     binding[~on_scale] = _PD_ABOVE_CUTOFF
-    fired = fired_names(knockout_hits(frame, policy), policy)
-    knocked = fired != ""
+    hits = knockout_hits(frame, policy)
+    knocked = hits.any(axis=1)
     binding[knocked] = _KNOCKOUT
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product, usage)
+    loss_ = loss(pd_, ead, product.lgd)  # expected_loss and expected_profit, from one EAD
     decision = np.where(knocked, 2, np.where(limit > 0, 0, 1)).astype(np.int8)
     out = pd.DataFrame(
         {
-            "pd": pd_,
+            "pd": pd_.copy(),  # the caller's array
             "grade": text_column(names[grade], frame.index),
             "product": text_column(product_name, frame.index),
             "decision": text_column(DECISIONS[decision], frame.index),
             "limit": limit,
             "binding_cap": text_column(BINDING[binding], frame.index),
             "below_minimum": below_min & ~declined_income & ~knocked,
-            "knockouts": text_column(fired, frame.index),
+            "knockouts": text_column(fired_names(hits, policy, knocked), frame.index),
             "grade_cap": grade_cap,
             "affordable_cap": np.where(np.isinf(afford), np.nan, afford),
             "regulatory_cap": np.where(np.isinf(regulatory), np.nan, regulatory),
@@ -157,11 +158,13 @@ def _decide_product(
             ),
             "expected_drawn": drawn,
             "ead": ead,
-            "expected_loss": expected_loss(pd_, limit, product, usage),
-            "expected_profit": expected_profit(pd_, limit, product, p.economics, usage),
+            "expected_loss": loss_,
+            "expected_profit": net_interest(drawn, product, p.economics, p.economics.horizon_years)
+            - loss_,
             **labels,
         },
         index=frame.index,
+        copy=False,  # every column is a new array: kept as it is, not copied into blocks
     )
     return out, DecisionCodes(decision, binding.astype(np.int8), knocked)
 

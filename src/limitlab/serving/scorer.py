@@ -34,23 +34,32 @@ from limitlab.models.contributions import (
     source_feature,
     summed_to_raw,
 )
+from limitlab.models.raw_tables import RawFeatureTables, compile_raw_tables
 from limitlab.models.spline import SplineGAM
 
 
 @dataclass(frozen=True)
 class Scored:
-    """Applicant rows scored: the calibrated PD, the model matrix and, for the additive and
-    spline families, each model column's contribution to the log-odds (rows x columns)."""
+    """Applicant rows scored: the calibrated PD, the model matrix (None where the PD was read
+    from raw columns) and, for the additive and spline families, each model column's (or, with
+    ``per_raw_feature``, each raw feature's) contribution to the log-odds (rows x columns)."""
 
     pd: np.ndarray
-    matrix: pd.DataFrame
+    matrix: pd.DataFrame | None
     margins: np.ndarray | None = None
     margin_columns: tuple[str, ...] = ()
+    per_raw_feature: bool = False
 
     def take(self, rows: np.ndarray) -> Scored:
         margins = None if self.margins is None else self.margins[rows]
-        matrix = self.matrix.iloc[rows].reset_index(drop=True)
-        return Scored(self.pd[rows], matrix, margins, self.margin_columns)
+        matrix = None if self.matrix is None else self.matrix.iloc[rows].reset_index(drop=True)
+        return Scored(self.pd[rows], matrix, margins, self.margin_columns, self.per_raw_feature)
+
+    def raw_contributions(self, index: pd.Index) -> pd.DataFrame:
+        """The margins summed per raw feature, indexed by ``index``."""
+        if self.per_raw_feature:
+            return pd.DataFrame(self.margins, columns=list(self.margin_columns), index=index)
+        return summed_to_raw(self.margins, list(self.margin_columns), index)
 
 
 @dataclass
@@ -112,8 +121,20 @@ class Scorer:
         allows (the same matrix, tested), else scikit-learn's own."""
         return self._compiled.transform if self._compiled else self.pipeline[:-1].transform
 
+    @cached_property
+    def raw_tables(self) -> RawFeatureTables | None:
+        model = self.pipeline[-1]
+        if self._compiled is None or not isinstance(model, AdditiveBoosting):
+            return None
+        return compile_raw_tables(self._compiled, model)
+
     def _scored(self, frame: pd.DataFrame) -> Scored:
         inputs = raw_inputs(frame, self.spec, keep_text=self._compiled is not None)
+        tables = self.raw_tables
+        if tables is not None:  # the additive family: PD and reasons from raw columns at once
+            margins = tables.margins(inputs)
+            pd_ = np.asarray(self.model.calibrate(tables.pd_from_margins(margins)), "float64")
+            return Scored(pd_, None, margins, tuple(tables.features), per_raw_feature=True)
         matrix = self.features(inputs)
         model, margins, columns = self.pipeline[-1], None, ()
         if isinstance(model, AdditiveBoosting | SplineGAM):  # the PD and its reasons at once
@@ -162,7 +183,7 @@ class Scorer:
         modelled = needed & ~codes.knocked  # a knock-out's reasons are its rules
         contributions = None
         if modelled.any() and scored.margins is not None:
-            every = summed_to_raw(scored.margins, list(scored.margin_columns), decisions.index)
+            every = scored.raw_contributions(decisions.index)
             contributions = every.iloc[np.flatnonzero(modelled)]  # fewer columns to gather
         elif modelled.any():
             approx = policy.params.reasons.contributions == "saabas_approximate"
