@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from limitlab.allocator import keep_freed_memory
 from limitlab.config import load_params
 from limitlab.errors import LimitlabError, StateError
 from limitlab.pipeline_lock import pipeline_lock
@@ -31,6 +32,11 @@ REPEATS_OPTION = typer.Option(5, min=1, help="Repeats of the K-fold split.")
 FOLDS_OPTION = typer.Option(2, min=2, help="Folds K.")
 TRIALS_OPTION = typer.Option(None, min=1, help="Optuna trials per fold (default: tune.n_trials).")
 OUTPUT_OPTION = typer.Option(None, help="Write the result as JSON here.")
+
+
+@app.callback()
+def _start() -> None:
+    keep_freed_memory()  # large batches reuse freed arrays' pages (see limitlab.allocator)
 
 
 @contextmanager

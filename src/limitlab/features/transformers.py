@@ -170,4 +170,4 @@ def raw_inputs(frame: pd.DataFrame, spec: DatasetSpec, keep_text: bool = False) 
             out[column] = values
         else:
             out[column] = values.astype(object).where(values.notna(), np.nan)
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index, copy=False)  # columns as they are: no 2-d copy

@@ -122,9 +122,11 @@ def _decide_product(
         grade_cap = np.where(
             income_missing, grade_cap * p.affordability.missing_income_cap_share, grade_cap
         )
-    caps = np.vstack([grade_cap, np.full(n, product.max_limit), afford, regulatory])
-    raw = caps.min(axis=0)
-    binding = caps.argmin(axis=0)  # codes of BINDING
+    raw, binding = grade_cap, np.zeros(n, dtype=np.int8)  # codes of BINDING
+    for code, cap in enumerate((np.full(n, product.max_limit), afford, regulatory), start=1):
+        lower = cap < raw  # never NaN; on a tie the earlier cap of CAP_ORDER binds
+        raw = np.minimum(raw, cap)
+        binding[lower] = code
     binding[income_missing & (binding == 0)] = _INCOME_MISSING
     limit = round_down_to_ladder(raw, product.ladder)
     below_min = on_scale & (limit < max(product.min_limit, product.ladder[0]))
@@ -137,7 +139,8 @@ def _decide_product(
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
     drawn, ead = exposure_at_default(limit, product, usage)
     loss_ = loss(pd_, ead, product.lgd)  # expected_loss and expected_profit, from one EAD
-    decision = np.where(knocked, 2, np.where(limit > 0, 0, 1)).astype(np.int8)
+    decision = (~(limit > 0)).view(np.int8)  # codes of DECISIONS: approve 0, decline 1
+    decision[knocked] = 2
     out = pd.DataFrame(
         {
             "pd": pd_.copy(),  # the caller's array
@@ -166,7 +169,7 @@ def _decide_product(
         index=frame.index,
         copy=False,  # every column is a new array: kept as it is, not copied into blocks
     )
-    return out, DecisionCodes(decision, binding.astype(np.int8), knocked)
+    return out, DecisionCodes(decision, binding, knocked)
 
 
 def decide(

@@ -29,13 +29,13 @@ def knockout_text(value: bool | float | str) -> str:
 def rule_fires(values: pd.Series, rule: KnockoutRule) -> np.ndarray:
     """Whether the rule holds for each value (False where the value is missing)."""
     if rule.numeric:
-        numbers = pd.to_numeric(values, errors="coerce")
-        present = numbers.notna().to_numpy()
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        present = ~np.isnan(numbers)
         if rule.op in ("in", "not in"):
-            hit = numbers.isin(rule.values).to_numpy()
+            hit = np.isin(numbers, np.asarray(rule.values, dtype=float))
             hit = hit if rule.op == "in" else ~hit
         else:
-            hit = _COMPARE[rule.op](numbers, rule.values[0]).to_numpy(dtype=bool)
+            hit = _COMPARE[rule.op](numbers, rule.values[0])
         return hit & present
     texts = values.astype("string")
     present = texts.notna().to_numpy()
@@ -46,7 +46,7 @@ def rule_fires(values: pd.Series, rule: KnockoutRule) -> np.ndarray:
 
 def knockout_hits(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     """Whether each applied knock-out rule fires on each row (rows x rules, in rule order)."""
-    hits = np.zeros((len(frame), len(policy.params.knockouts)), dtype=bool)
+    hits = np.zeros((len(frame), len(policy.params.knockouts)), dtype=bool, order="F")
     for j, rule in enumerate(policy.params.knockouts):
         hits[:, j] = rule_fires(policy.rule_values(frame, rule), rule)
     return hits
@@ -55,11 +55,12 @@ def knockout_hits(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
 def fired_names(matrix: np.ndarray, policy: Policy, fired: np.ndarray | None = None) -> np.ndarray:
     """The comma-joined names of the rules that fired on each row ('' for none), from
     :func:`knockout_hits` (and ``fired``, its rows with any rule, when known)."""
-    names = np.asarray([rule.name for rule in policy.params.knockouts], dtype=object)
+    names = [rule.name for rule in policy.params.knockouts]
     out = np.array([""], dtype=object).repeat(len(matrix))  # np.full is 20x slower
-    fired = matrix.any(axis=1) if fired is None else fired
-    for row in np.flatnonzero(fired):  # the few rows a rule fired on
-        out[row] = ",".join(names[matrix[row]])
+    rows = np.flatnonzero(matrix.any(axis=1) if fired is None else fired)  # the few rows hit
+    patterns, inverse = np.unique(matrix[rows], axis=0, return_inverse=True)
+    joined = [",".join(n for n, hit in zip(names, p, strict=True) if hit) for p in patterns]
+    out[rows] = np.array([*joined, ""], dtype=object)[inverse.reshape(-1)]  # each set once
     return out
 
 

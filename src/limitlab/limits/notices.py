@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from limitlab.data.lookup import choose_text, factorized
+from limitlab.data.lookup import factorized
 from limitlab.limits.decide import APPROVE, BINDING, DecisionCodes
 from limitlab.limits.reasons import REASON_COLUMNS
 
 REDUCING_CAPS = ("affordability", "income_missing", "regulatory")
 DECLINE_NOTICE, COUNTER_OFFER = "decline", "counter-offer"
 NO_ADVERSE_ACTION = "none"  # an approval of what was asked (or of the grade's cap)
+NOTICE_KINDS = np.array(["", DECLINE_NOTICE, COUNTER_OFFER], dtype=object)
 
 
 def notice_kind(
@@ -25,6 +26,13 @@ def notice_kind(
 ) -> np.ndarray:
     """``decline``, ``counter-offer`` or '' (no notice) for each decision; ``codes`` (the
     decisions' own, from :func:`~limitlab.limits.decide.decide_coded`) spare reading the text."""
+    return NOTICE_KINDS[notice_codes(decisions, requested, codes)]
+
+
+def notice_codes(
+    decisions: pd.DataFrame, requested: pd.Series | None = None, codes: DecisionCodes | None = None
+) -> np.ndarray:
+    """:func:`notice_kind` as codes of :data:`NOTICE_KINDS` (0: no notice)."""
     if codes is None:
         approved = decisions["decision"].to_numpy(dtype=object) == APPROVE  # numpy: 3x faster
         binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
@@ -35,7 +43,9 @@ def notice_kind(
         asked = pd.to_numeric(requested, errors="coerce").to_numpy(float)
         below = asked > decisions["limit"].to_numpy(float)
         reduced = np.where(np.isnan(asked), reduced, below)
-    return choose_text(~approved, DECLINE_NOTICE, choose_text(reduced, COUNTER_OFFER, ""))
+    kind = reduced.astype(np.int8) * 2  # a counter-offer where an approval was cut
+    kind[~approved] = 1
+    return kind
 
 
 def notices(

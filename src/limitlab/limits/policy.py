@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from limitlab.config import (
@@ -134,8 +135,11 @@ class Policy:
         denominator is not positive)."""
         columns = self.segment_columns(rule) or []
         if rule.column in RATIO_ROLES:
-            num, den = (pd.to_numeric(frame[c], errors="coerce") for c in columns)
-            return num / den.where(den > 0)
+            num, den = (pd.to_numeric(frame[c], errors="coerce").to_numpy(float, na_value=np.nan)
+                        for c in columns)  # fmt: skip
+            with np.errstate(invalid="ignore", over="ignore"):  # as pandas: inf, NaN
+                ratio = num / np.where(den > 0, den, np.nan)
+            return pd.Series(ratio, index=frame.index, copy=False)
         return frame[columns[0]]
 
     @property

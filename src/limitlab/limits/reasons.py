@@ -73,7 +73,8 @@ def principal_reasons(
         names = np.array([texts.code(feature_reason(c, policy)) for c in contributions.columns])
         top = driver_order(values)
         drivers = np.append(names, 0)[top]  # -1 (no driver) reads code 0: ''
-        rows = decisions.index.get_indexer(contributions.index)
+        same = contributions.index.equals(decisions.index)
+        rows = slice(None) if same else decisions.index.get_indexer(contributions.index)
         codes[rows, 1 : 1 + top.shape[1]] = drivers  # a model of under three features: fewer
     below = np.flatnonzero(decisions["below_minimum"].to_numpy(dtype=bool))
     codes[below, 1:] = codes[below, :-1]  # the binding cap second, then the drivers

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from limitlab.data.lookup import lookup
+from limitlab.data.lookup import interval_index, lookup
 from limitlab.features.compiled import MISSING_LEVEL, CompiledTransform
 from limitlab.features.transformers import _ratio
 from limitlab.models.additive import AdditiveBoosting, ColumnTable
@@ -41,8 +41,9 @@ class NumberTable:
     def read(self, values: np.ndarray, out: np.ndarray) -> None:
         if self.table is None:
             out[:] = self.present_flag
-        else:
-            self.table.lookup(values, out=out)
+        else:  # ColumnTable.lookup's steps, a missing value set once at the end
+            steps = interval_index(self.table.splits, values.astype(np.float32), side="right")
+            np.take(np.asarray(self.table.values, dtype=np.float64), steps, out=out)
             if self.present_flag != 0.0:
                 out += self.present_flag
         out[np.isnan(values)] = self.missing

@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
+from limitlab.allocator import keep_freed_memory
 from limitlab.data.lookup import text_column
 from limitlab.errors import StateError
 from limitlab.limits.reasons import REASON_COLUMNS
@@ -131,6 +132,7 @@ class LimitModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         a = context.artifacts
         config = context.model_config or {}
+        keep_freed_memory()  # a server process: batches reuse freed arrays' pages
         check_digests(a, config.get("artifact_sha256") or {})
         self.scorer = Scorer.load(a["spec"], a["model"], a["policy"])
         self.model_id = str(config.get("model_id", ""))

@@ -17,13 +17,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from limitlab import paths
-from limitlab.data.lookup import choose_text, text_column
+from limitlab.data.lookup import text_column
 from limitlab.data.specs import DatasetSpec
 from limitlab.errors import InputError
 from limitlab.features.compiled import CompiledTransform, compile_transform
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide_coded
-from limitlab.limits.notices import NO_ADVERSE_ACTION, notice_kind
+from limitlab.limits.notices import NO_ADVERSE_ACTION, NOTICE_KINDS, notice_codes
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import principal_reasons
 from limitlab.limits.review import review_accounts
@@ -55,11 +55,15 @@ class Scored:
         matrix = None if self.matrix is None else self.matrix.iloc[rows].reset_index(drop=True)
         return Scored(self.pd[rows], matrix, margins, self.margin_columns, self.per_raw_feature)
 
-    def raw_contributions(self, index: pd.Index) -> pd.DataFrame:
-        """The margins summed per raw feature, indexed by ``index``."""
+    def raw_contributions(self, rows: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """The margins summed per raw feature: of ``rows`` (labelled ``index[rows]``), or of
+        every row where they are summed already (ranking them all costs less than gathering
+        some; the reasons read only the rows that need them)."""
         if self.per_raw_feature:
-            return pd.DataFrame(self.margins, columns=list(self.margin_columns), index=index)
-        return summed_to_raw(self.margins, list(self.margin_columns), index)
+            columns = list(self.margin_columns)
+            return pd.DataFrame(self.margins, columns=columns, index=index, copy=False)
+        margins = np.take(self.margins, rows, axis=0)
+        return summed_to_raw(margins, list(self.margin_columns), index[rows])
 
 
 @dataclass
@@ -176,15 +180,15 @@ class Scorer:
     def _decide(self, frame: pd.DataFrame, scored: Scored, policy: Policy) -> pd.DataFrame:
         decisions, codes = decide_coded(scored.pd, frame, policy)
         asked = policy.requested_amount
-        kind = notice_kind(decisions, frame.get(asked) if asked else None, codes)
-        adverse = choose_text(kind == "", NO_ADVERSE_ACTION, kind)
+        kind = notice_codes(decisions, frame.get(asked) if asked else None, codes)
+        adverse = np.array([NO_ADVERSE_ACTION, *NOTICE_KINDS[1:]], dtype=object)[kind]
         decisions["adverse_action"] = text_column(adverse, decisions.index)
-        needed = kind != ""
+        needed = kind != 0
         modelled = needed & ~codes.knocked  # a knock-out's reasons are its rules
         contributions = None
         if modelled.any() and scored.margins is not None:
-            every = scored.raw_contributions(decisions.index)
-            contributions = every.iloc[np.flatnonzero(modelled)]  # fewer columns to gather
+            rows = np.flatnonzero(modelled)
+            contributions = scored.raw_contributions(rows, decisions.index)
         elif modelled.any():
             approx = policy.params.reasons.contributions == "saabas_approximate"
             contributions = raw_feature_contributions(
