@@ -14,12 +14,13 @@ LEVELS = st.sampled_from(["rent", "owner", "parents", "other", "", None, 1, 1.0,
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(LEVELS, max_size=40), st.sampled_from(["object", "str"]))
-def test_lookup_equals_series_map(values: list, dtype: str) -> None:
+@given(st.lists(LEVELS, max_size=40), st.sampled_from(["object", "str", "string[pyarrow]"]),
+       st.booleans())  # fmt: skip
+def test_lookup_equals_series_map(values: list, dtype: str, text_keys: bool) -> None:
     series = pd.Series(values, dtype=object)
-    if dtype == "str":
-        series = series.map(lambda v: v if v is None else str(v)).astype("str")
-    mapping = {"rent": 0, "owner": 1, 1: 7, "1.0": 8, "": 9}
+    if dtype != "object":  # Arrow-backed text: looked up by Arrow itself with text keys
+        series = series.map(lambda v: v if v is None else str(v)).astype(dtype)
+    mapping = {"rent": 0, "owner": 1, "1" if text_keys else 1: 7, "1.0": 8, "": 9}
     expected = series.map(mapping).astype("float64").fillna(-1.0)
     expected[series.isna()] = -2.0
     got = lookup(series, mapping, -1.0, -2.0, "float64")

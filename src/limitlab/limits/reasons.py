@@ -16,6 +16,7 @@ from limitlab.data.lookup import factorized, text_column
 from limitlab.limits.decide import BINDING, DecisionCodes
 from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
+from limitlab.threads import row_blocks, run_each
 
 N_REASONS = 4
 REASON_COLUMNS = [f"reason_{i}" for i in range(1, N_REASONS + 1)]
@@ -35,18 +36,26 @@ def driver_order(values: np.ndarray) -> np.ndarray:
     column order), -1 where fewer are positive: the model drivers a reason list has room for.
 
     Column-wise reductions (a row's maximum, then the first column holding it) over a
-    column-major copy: ``argmax`` along rows of a dozen columns costs ten times as much."""
-    n, k = values.shape
-    left = np.fmax(np.asfortranarray(values, dtype=np.float64), 0.0)  # a copy; NaN: 0
+    column-major copy, a block of rows per core: ``argmax`` along rows of a dozen columns
+    costs ten times as much."""
+    values = np.asfortranarray(values, dtype=np.float64)
+    top = np.full((len(values), min(N_REASONS - 1, values.shape[1])), -1, dtype=np.intp)
+    blocks = row_blocks(len(values))
+    run_each(lambda i: _drivers(values[blocks[i]], top[blocks[i]]), len(blocks), len(values))
+    return top
+
+
+def _drivers(values: np.ndarray, top: np.ndarray) -> None:
+    """:func:`driver_order` of a block of rows, written into ``top`` (-1 to begin with)."""
+    k = values.shape[1]
+    left = np.fmax(values, 0.0)  # a copy; NaN and non-positive: never a driver
     weight = np.arange(k, 0, -1, dtype=np.int16)  # the first of equal columns weighs most
-    top = np.full((n, min(N_REASONS - 1, k)), -1, dtype=np.intp)
     for rank in range(top.shape[1]):
         largest = left.max(axis=1)
         rows = np.flatnonzero(largest > 0)
         first = k - (np.equal(left, largest[:, None]) * weight).max(axis=1)
         top[rows, rank] = first[rows]
         left[rows, first[rows]] = 0.0  # taken
-    return top
 
 
 def principal_reasons(

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from limitlab.data.lookup import interval_index, lookup
+from limitlab.data.lookup import interval_counts, lookup
 from limitlab.features.compiled import MISSING_LEVEL, CompiledTransform
 from limitlab.features.transformers import _ratio
 from limitlab.models.additive import AdditiveBoosting, ColumnTable
 from limitlab.models.contributions import source_feature
 from limitlab.models.rowwise import row_sums
+from limitlab.threads import run_each
 
 
 def _at(table: ColumnTable | None, x: float) -> float:
@@ -42,7 +43,7 @@ class NumberTable:
         if self.table is None:
             out[:] = self.present_flag
         else:  # ColumnTable.lookup's steps, a missing value set once at the end
-            steps = interval_index(self.table.splits, values.astype(np.float32), side="right")
+            steps = interval_counts(self.table.splits, values.astype(np.float32), side="right")
             np.take(np.asarray(self.table.values, dtype=np.float64), steps, out=out)
             if self.present_flag != 0.0:
                 out += self.present_flag
@@ -79,15 +80,19 @@ class RawFeatureTables:
         """Each raw feature's contribution to each row's log-odds (rows x :attr:`features`),
         from raw columns typed as at ingest."""
         out = np.empty((len(frame), len(self.tables)), order="F")
-        for j, table in enumerate(self.tables):
+
+        def read(j: int) -> None:  # one column, on its own
+            table = self.tables[j]
             if isinstance(table, LevelTable):
                 table.read(frame[table.column], out[:, j])
-                continue
+                return
             source = self.ratios.get(table.feature)
             values = (
                 _ratio(frame[source[0]], frame[source[1]]) if source else frame[table.feature]
             ).to_numpy(dtype="float64", na_value=np.nan)
             table.read(values, out[:, j])
+
+        run_each(read, len(self.tables), len(frame))
         return out
 
     def pd_from_margins(self, margins: np.ndarray) -> np.ndarray:
