@@ -1,7 +1,7 @@
 """Independent numpy work on the machine's cores.
 
 numpy releases the GIL inside each operation, so independent columns (or blocks of rows)
-computed in threads take about half the time on two cores, as XGBoost's own predict uses them.
+computed in threads take less time on two cores, as XGBoost's own predict uses them.
 Small batches (a server's requests) stay in the calling thread. Each task writes its own part of
 the result: the answer does not depend on the number of threads.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
-from itertools import pairwise
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MIN_ROWS = 50_000  # below this a thread's start-up costs more than it saves
 
@@ -40,8 +42,15 @@ def run_each(task: Callable[[int], None], count: int, rows: int) -> None:
     list(_pool(os.getpid()).map(task, range(count)))
 
 
-def row_blocks(rows: int) -> list[slice]:
-    """``rows`` split into one block per core (one block when small)."""
-    parts = 1 if rows < MIN_ROWS else cores()
-    bounds = [rows * i // parts for i in range(parts + 1)]
-    return [slice(a, b) for a, b in pairwise(bounds)]
+def in_background(call: Callable[..., T], rows: int, *args: Any) -> Callable[[], T]:
+    """Start ``call(*args)`` on another core when ``rows`` is large (else call it now); the
+    returned function gives its result (or raises its error). ``call`` must not use this
+    module's pool itself: two such calls waiting on it could hold every thread."""
+    if rows < MIN_ROWS or cores() < 2:
+        done: Future[T] = Future()
+        try:
+            done.set_result(call(*args))
+        except Exception as exc:  # raised where the result is read, as from a thread
+            done.set_exception(exc)
+        return done.result
+    return _pool(os.getpid()).submit(call, *args).result

@@ -144,11 +144,11 @@ def _decide_product(
     out = pd.DataFrame(
         {
             "pd": pd_.copy(),  # the caller's array
-            "grade": text_column(names[grade], frame.index),
+            "grade": text_column(np.take(names, grade), frame.index),
             "product": text_column(product_name, frame.index),
-            "decision": text_column(DECISIONS[decision], frame.index),
+            "decision": text_column(np.take(DECISIONS, decision), frame.index),
             "limit": limit,
-            "binding_cap": text_column(BINDING[binding], frame.index),
+            "binding_cap": text_column(np.take(BINDING, binding), frame.index),
             "below_minimum": below_min & ~declined_income & ~knocked,
             "knockouts": text_column(fired_names(hits, policy, knocked), frame.index),
             "grade_cap": grade_cap,

@@ -16,9 +16,10 @@ from limitlab.data.lookup import factorized, text_column
 from limitlab.limits.decide import BINDING, DecisionCodes
 from limitlab.limits.knockouts import knockout_reason
 from limitlab.limits.policy import Policy
-from limitlab.threads import row_blocks, run_each
+from limitlab.threads import run_each
 
 N_REASONS = 4
+DRIVER_BLOCK = 32_768  # rows ranked at a time: a block's dozen columns fit the cache
 REASON_COLUMNS = [f"reason_{i}" for i in range(1, N_REASONS + 1)]
 
 
@@ -31,17 +32,18 @@ def feature_reason(feature: str, policy: Policy) -> str:
     return catalogue.features.get(feature, catalogue.default_feature.format(feature=feature))
 
 
-def driver_order(values: np.ndarray) -> np.ndarray:
+def driver_order(values: np.ndarray, threads: bool = True) -> np.ndarray:
     """Per row, the columns of the largest positive contributions, largest first (ties by
     column order), -1 where fewer are positive: the model drivers a reason list has room for.
 
     Column-wise reductions (a row's maximum, then the first column holding it) over a
-    column-major copy, a block of rows per core: ``argmax`` along rows of a dozen columns
-    costs ten times as much."""
+    column-major copy, in blocks of rows that stay in the processor's cache, on the machine's
+    cores: ``argmax`` along rows of a dozen columns costs ten times as much."""
     values = np.asfortranarray(values, dtype=np.float64)
     top = np.full((len(values), min(N_REASONS - 1, values.shape[1])), -1, dtype=np.intp)
-    blocks = row_blocks(len(values))
-    run_each(lambda i: _drivers(values[blocks[i]], top[blocks[i]]), len(blocks), len(values))
+    blocks = [slice(a, a + DRIVER_BLOCK) for a in range(0, len(values), DRIVER_BLOCK)]
+    rows = len(values) if threads else 0  # on the machine's cores, or in this thread
+    run_each(lambda i: _drivers(values[blocks[i]], top[blocks[i]]), len(blocks), rows)
     return top
 
 
@@ -64,13 +66,15 @@ def principal_reasons(
     policy: Policy,
     needed: np.ndarray | None = None,
     decision_codes: DecisionCodes | None = None,
+    drivers: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """``reason_1`` .. ``reason_4`` for each decision ('' where fewer reasons apply; null on the
     rows not ``needed``). ``contributions`` may cover only some rows (by index): the drivers of
-    the others are left out. ``decision_codes`` (the decisions' own) spare reading the text."""
+    the others are left out. ``decision_codes`` (the decisions' own) spare reading the text;
+    ``drivers``, :func:`driver_order` of ``contributions``, spare ranking them again."""
     texts = TextCodes()
     n = len(decisions)
-    codes = np.zeros((n, N_REASONS), dtype=np.intp)  # every reason as a code of ``texts``
+    codes = np.zeros((n, N_REASONS), dtype=np.intp, order="F")  # each reason a code of ``texts``
     if decision_codes is None:
         binding, levels = factorized(decisions["binding_cap"].to_numpy(dtype=object))
         knocked = decisions["knockouts"].to_numpy(dtype=object) != ""
@@ -80,7 +84,7 @@ def principal_reasons(
     if contributions is not None and contributions.shape[1] and len(contributions):
         values = contributions.to_numpy(float)
         names = np.array([texts.code(feature_reason(c, policy)) for c in contributions.columns])
-        top = driver_order(values)
+        top = driver_order(values) if drivers is None else drivers
         drivers = np.append(names, 0)[top]  # -1 (no driver) reads code 0: ''
         same = contributions.index.equals(decisions.index)
         rows = slice(None) if same else decisions.index.get_indexer(contributions.index)
@@ -98,7 +102,7 @@ def principal_reasons(
         codes[~np.asarray(needed, dtype=bool)] = texts.code(None)
     table = texts.table()
     return pd.DataFrame(  # text once, at the end
-        {name: text_column(table[codes[:, i]], decisions.index)
+        {name: text_column(np.take(table, codes[:, i]), decisions.index)
          for i, name in enumerate(REASON_COLUMNS)}, index=decisions.index, copy=False)  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from limitlab.data.columns import BAD
-from limitlab.data.lookup import codes_table, factorized, interval_index, text_column
+from limitlab.data.lookup import interval_index, lookup, text_column
 from limitlab.limits.policy import Policy
 
 UNKNOWN = "unknown"
@@ -25,13 +25,21 @@ def segments(frame: pd.DataFrame, policy: Policy) -> tuple[dict[str, pd.Series],
             codes = np.where(np.isnan(numbers), -1, np.minimum(idx, len(rule.labels) - 1))
             level_labels = list(rule.labels)
         else:
-            codes, keys = factorized(values, key=lambda levels: levels.astype("string"))
-            level_labels = list(codes_table(keys, rule.values or {}, UNKNOWN, UNKNOWN)[:-1])
+            named = rule.values or {}
+            level_labels = list(dict.fromkeys(named.values()))
+            position = {value: level_labels.index(label) for value, label in named.items()}
+            arrow = isinstance(getattr(values, "array", None), pd.arrays.ArrowStringArray)
+            codes = lookup(values, position, -1, -1, np.intp, key=None if arrow else _as_text)
         labels = np.array([*level_labels, UNKNOWN], dtype=object)  # code -1 reads the last
         adjustment = np.array([rule.adjustment.get(label, 1.0) for label in labels])
-        out[f"segment_{rule.name}"] = text_column(labels[codes], frame.index)
-        factor *= adjustment[codes]
+        out[f"segment_{rule.name}"] = text_column(np.take(labels, codes), frame.index)
+        factor *= np.take(adjustment, codes)
     return out, factor
+
+
+def _as_text(levels: pd.Index) -> pd.Index:
+    """Levels as the texts of params' keys: 1 and 1.0 are one level but two texts."""
+    return levels.astype("string")
 
 
 def segment_report(decisions: pd.DataFrame, policy: Policy, bad: np.ndarray | None) -> list[dict]:

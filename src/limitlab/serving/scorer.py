@@ -25,7 +25,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide_coded
 from limitlab.limits.notices import NO_ADVERSE_ACTION, NOTICE_KINDS, notice_codes
 from limitlab.limits.policy import Policy
-from limitlab.limits.reasons import principal_reasons
+from limitlab.limits.reasons import driver_order, principal_reasons
 from limitlab.limits.review import review_accounts
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import CalibratedPD
@@ -36,6 +36,7 @@ from limitlab.models.contributions import (
 )
 from limitlab.models.raw_tables import RawFeatureTables, compile_raw_tables
 from limitlab.models.spline import SplineGAM
+from limitlab.threads import in_background
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ class Scorer:
         return pd.concat(parts).sort_index()
 
     def _decide(self, frame: pd.DataFrame, scored: Scored, policy: Policy) -> pd.DataFrame:
+        drivers = None
+        if scored.per_raw_feature:  # every row's drivers ranked on another core meanwhile
+            drivers = in_background(driver_order, len(frame), scored.margins, False)
         decisions, codes = decide_coded(scored.pd, frame, policy)
         asked = policy.requested_amount
         kind = notice_codes(decisions, frame.get(asked) if asked else None, codes)
@@ -194,7 +198,8 @@ class Scorer:
             contributions = raw_feature_contributions(
                 self.pipeline[-1], scored.matrix.loc[modelled], approx
             )
-        reasons = principal_reasons(decisions, contributions, policy, needed, codes)
+        top = drivers() if drivers is not None and contributions is not None else None
+        reasons = principal_reasons(decisions, contributions, policy, needed, codes, top)
         return pd.concat([decisions, reasons], axis=1)
 
     def review(self, frame: pd.DataFrame) -> pd.DataFrame:

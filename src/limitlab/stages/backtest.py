@@ -31,7 +31,7 @@ from limitlab.stages.common import not_applicable
 
 PARAMS = ("review", "usage")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "limits", "models", "paths.py",
-        "serving", "stages/common.py")  # fmt: skip
+        "serving", "stages/common.py", "threads.py")  # fmt: skip
 
 
 def run(params: Params) -> dict:

@@ -23,7 +23,7 @@ from limitlab.stages.common import in_batches
 
 PARAMS = ("limits", "review", "strategies")
 CODE = ("config.py", "data", "errors.py", "features", "io.py", "limits", "models", "paths.py",
-        "serving", "stages/common.py")  # fmt: skip
+        "serving", "stages/common.py", "threads.py")  # fmt: skip
 
 
 def run(params: Params) -> dict:

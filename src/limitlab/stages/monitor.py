@@ -31,7 +31,7 @@ PARAMS = ("monitor",)
 VINTAGE_PLOT = paths.PLOTS / "vintages.json"  # cumulative default by month on book, per cohort
 MONTHLY_DEFAULT_PLOT = paths.PLOTS / "default_rate_by_month.json"  # shows the downturn
 CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "limits", "models",
-        "paths.py", "serving", "stages/common.py")  # fmt: skip
+        "paths.py", "serving", "stages/common.py", "threads.py")  # fmt: skip
 
 
 def _scored(pd_: np.ndarray, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
