@@ -17,7 +17,7 @@ from limitlab.data.lookup import interval_index, text_column
 from limitlab.data.specs import DataError
 from limitlab.errors import InputError
 from limitlab.limits.caps import affordable_limit, regulatory_cap, round_down_to_ladder
-from limitlab.limits.economics import Usage, exposure_at_default, loss, net_interest
+from limitlab.limits.economics import Usage, limit_economics
 from limitlab.limits.knockouts import KNOCKOUT_CAP, POLICY_DECLINE, fired_names, knockout_hits
 from limitlab.limits.policy import Policy
 from limitlab.limits.segments import segments
@@ -137,8 +137,7 @@ def _decide_product(
     knocked = hits.any(axis=1)
     binding[knocked] = _KNOCKOUT
     limit = np.where(on_scale & ~below_min & ~declined_income & ~knocked, limit, 0.0)
-    drawn, ead = exposure_at_default(limit, product, usage)
-    loss_ = loss(pd_, ead, product.lgd)  # expected_loss and expected_profit, from one EAD
+    drawn, ead, el, profit = limit_economics(pd_, limit, product, p.economics, usage)
     decision = (~(limit > 0)).view(np.int8)  # codes of DECISIONS: approve 0, decline 1
     decision[knocked] = 2
     out = pd.DataFrame(
@@ -161,9 +160,8 @@ def _decide_product(
             ),
             "expected_drawn": drawn,
             "ead": ead,
-            "expected_loss": loss_,
-            "expected_profit": net_interest(drawn, product, p.economics, p.economics.horizon_years)
-            - loss_,
+            "expected_loss": el,
+            "expected_profit": profit,
             **labels,
         },
         index=frame.index,

@@ -70,6 +70,19 @@ def expected_profit(
     usage: Usage | None = None,
 ) -> np.ndarray:
     """Net interest on the expected drawn balance over the horizon, less expected loss."""
-    drawn, _ = exposure_at_default(limit, product, usage)
+    return limit_economics(pd_, limit, product, economics, usage)[3]
+
+
+def limit_economics(
+    pd_: np.ndarray,
+    limit: np.ndarray,
+    product: ProductParams,
+    economics: EconomicsParams,
+    usage: Usage | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Expected drawn balance, EAD, expected loss and expected profit of each limit, from one
+    EAD (:func:`expected_loss` and :func:`expected_profit` at once)."""
+    drawn, exposure = exposure_at_default(limit, product, usage)
+    el = loss(pd_, exposure, product.lgd)
     income = net_interest(drawn, product, economics, economics.horizon_years)
-    return income - expected_loss(pd_, limit, product, usage)
+    return drawn, exposure, el, income - el

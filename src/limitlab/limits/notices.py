@@ -19,6 +19,7 @@ REDUCING_CAPS = ("affordability", "income_missing", "regulatory")
 DECLINE_NOTICE, COUNTER_OFFER = "decline", "counter-offer"
 NO_ADVERSE_ACTION = "none"  # an approval of what was asked (or of the grade's cap)
 NOTICE_KINDS = np.array(["", DECLINE_NOTICE, COUNTER_OFFER], dtype=object)
+ADVERSE_ACTIONS = np.array([NO_ADVERSE_ACTION, DECLINE_NOTICE, COUNTER_OFFER], dtype=object)
 
 
 def notice_kind(

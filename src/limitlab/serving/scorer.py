@@ -23,7 +23,7 @@ from limitlab.errors import InputError
 from limitlab.features.compiled import CompiledTransform, compile_transform
 from limitlab.features.transformers import raw_inputs
 from limitlab.limits.decide import decide_coded
-from limitlab.limits.notices import NO_ADVERSE_ACTION, NOTICE_KINDS, notice_codes
+from limitlab.limits.notices import ADVERSE_ACTIONS, notice_codes
 from limitlab.limits.policy import Policy
 from limitlab.limits.reasons import driver_order, principal_reasons
 from limitlab.limits.review import review_accounts
@@ -185,8 +185,7 @@ class Scorer:
         decisions, codes = decide_coded(scored.pd, frame, policy)
         asked = policy.requested_amount
         kind = notice_codes(decisions, frame.get(asked) if asked else None, codes)
-        adverse = np.array([NO_ADVERSE_ACTION, *NOTICE_KINDS[1:]], dtype=object)[kind]
-        decisions["adverse_action"] = text_column(adverse, decisions.index)
+        decisions["adverse_action"] = text_column(np.take(ADVERSE_ACTIONS, kind), decisions.index)
         needed = kind != 0
         modelled = needed & ~codes.knocked  # a knock-out's reasons are its rules
         contributions = None
