@@ -220,6 +220,18 @@ def test_champion_is_chosen_and_calibrated_on_out_of_fold_pds(built: tuple[Path,
     np.testing.assert_allclose(model.map_.coef_, platt.coef_, rtol=1e-6)  # no valid or test row
 
 
+def test_final_models_are_fitted_on_train_and_valid_rows(built: tuple[Path, str]) -> None:
+    root, _ = built
+    train = read(root, "reports/metrics/train.json")
+    parts = [pd.read_parquet(root / f"data/processed/{s}.parquet") for s in ("train", "valid")]
+    fitted = pd.concat(parts).drop(columns=["_bad"]).to_numpy(dtype="float64")
+    assert train["final_fit"] == "train_and_valid"
+    assert train["final_fit_rows"] == len(fitted) > train["train_rows"]
+    scaler = joblib.load(root / "models/train/logistic.joblib")[-1].named_steps["scale"]
+    assert scaler.n_samples_seen_ == len(fitted)
+    np.testing.assert_allclose(scaler.mean_, fitted.mean(axis=0), rtol=1e-9, atol=1e-9)
+
+
 def test_second_repro_reruns_nothing(built: tuple[Path, str]) -> None:
     root, _ = built
     out = run(["dvc", "repro"], root).stdout

@@ -328,6 +328,7 @@ class TrainParams(_Section):
     champion: Literal["auto"] | Family = "auto"
     monotone: bool = True
     calibration: Literal["isotonic", "platt", "none"] = "platt"
+    final_fit: Literal["train", "train_and_valid"] = "train_and_valid"
     logistic_c: float = Field(1.0, gt=0)
     engine: Literal["local", "dask", "streamed"] = "local"
     stream_batch_rows: int = Field(500_000, ge=1000)  # engine streamed: rows read at a time

@@ -41,6 +41,16 @@ class TrainingSet:
     x: pd.DataFrame
     y: np.ndarray
 
+    def joined(self, raw: pd.DataFrame, x: pd.DataFrame, y: np.ndarray) -> TrainingSet:
+        """These rows followed by more of the same kind (the final fit: train, then valid)."""
+        return TrainingSet(
+            self.spec,
+            self.features,
+            pd.concat([self.raw, raw], ignore_index=True),
+            pd.concat([self.x, x], ignore_index=True),
+            np.concatenate([self.y, y]),
+        )
+
 
 @dataclass(frozen=True)
 class TunedXGBoost:

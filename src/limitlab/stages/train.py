@@ -1,5 +1,6 @@
-"""``limitlab train``: every family on the train split, with out-of-fold PDs from K-fold on it;
-the champion chosen and calibrated on those out-of-fold PDs."""
+"""``limitlab train``: out-of-fold PDs of every family from K-fold on the train split; the
+champion chosen and calibrated on them; the final models fitted on train and valid
+(``train.final_fit``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from limitlab import paths
 from limitlab.config import Params, TrainParams
 from limitlab.data.columns import BAD
 from limitlab.data.specs import DatasetSpec
-from limitlab.evaluation.metrics import classification_metrics
 from limitlab.features.transformers import raw_inputs
 from limitlab.io import dump_model, read_json, write_json
 from limitlab.models.calibration import calibrated_out_of_fold
@@ -99,12 +99,14 @@ def run(params: Params) -> dict:
     train_raw, valid_raw = load_split("train", keep["train"]), load_split("valid", keep["valid"])
     x_train, y_train = load_xy("train", keep["train"])
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
+    final = (
+        data if p.final_fit == "train" else data.joined(valid_raw, *load_xy("valid", keep["valid"]))
+    )
     linear = read_json(paths.LINEAR_BEST_PARAMS)
     p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
     boosted = _boosted_settings()
     folds = fold_indices(y_train, p.cv_folds, p.cv_repeats, p.seed)
-    y_valid = valid_raw[BAD].to_numpy()
-    valid, pipelines, oof = {}, {}, {}
+    pipelines, oof = {}, {}
     members_first = sorted(p.families, key=lambda f: f == ENSEMBLE)  # the blend needs them
     for family in members_first:
         if family == ENSEMBLE:
@@ -112,9 +114,7 @@ def run(params: Params) -> dict:
         else:
             oof[family] = _out_of_fold(family, data, p, boosted.get(family), folds)
             engine = _xgboost_engine(p) if family == "xgboost" else None
-            pipeline = fit_family(family, data, p, p.seed, boosted.get(family), engine)
-        pd_valid = pipeline.predict_proba(raw_inputs(valid_raw, spec))[:, 1]
-        valid[family] = classification_metrics(y_valid, pd_valid)
+            pipeline = fit_family(family, final, p, p.seed, boosted.get(family), engine)
         pipelines[family] = pipeline
         dump_model(pipeline, paths.model_path(family))
     champion, selection = choose_champion(
@@ -133,13 +133,14 @@ def run(params: Params) -> dict:
         "champion": champion,
         "selection_metric": p.selection_metric,
         "train_rows": len(y_train),  # train.sample_rows of them on large data
-        "xgboost_fitted_on": "every train row" if p.engine != "local" else "train_rows",
+        "final_fit": p.final_fit,
+        "final_fit_rows": len(final.y),
+        "xgboost_fitted_on": "every train row" if p.engine != "local" else "final_fit_rows",
         "selection": selection,
         "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
         "ensemble": pipelines[ENSEMBLE][-1].stacking() if ENSEMBLE in pipelines else None,
         "calibration": p.calibration,
         "calibrated_on": f"out-of-fold PDs of the train split, {p.cv_repeats} x {p.cv_folds}-fold",
-        "valid": valid,
     }
     write_json(paths.metrics_path("train"), metrics)
     return metrics

@@ -123,6 +123,10 @@ def _performance(evaluate: dict) -> list[str]:
             f"Champion chosen on out-of-fold {selection['metric']} of the train split ({oof}): "
             f"{selection['chosen']}, {selection['why']}."
         )
+    trained = _metrics("train")
+    if "final_fit" in trained:
+        lines.append(f"Final models fitted on {trained['final_fit'].replace('_', ' ')} "
+                     f"({trained['final_fit_rows']:,} rows).")  # fmt: skip
     return [*lines, "", *rows]
 
 
