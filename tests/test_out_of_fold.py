@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 
 from limitlab.errors import InputError
 from limitlab.models.calibration import calibrated_out_of_fold, logit
+from limitlab.models.fit import TrainingSet
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
 
@@ -96,3 +98,20 @@ def test_more_folds_than_rows_of_a_class_is_one_clear_refusal() -> None:
     y = np.array([0] * 50 + [1] * 3)
     with pytest.raises(InputError, match=r"train\.cv_folds = 5 but the training rows hold only 3"):
         fold_indices(y, 5, 1, seed=0)
+
+
+def test_final_fit_rows_are_train_then_valid_and_the_train_rows_come_back_unchanged() -> None:
+    rng = np.random.default_rng(3)
+    raw = [
+        pd.DataFrame({"a": rng.normal(size=n), "b": [f"v{i}" for i in range(n)]}) for n in (6, 4)
+    ]
+    x = [pd.DataFrame(rng.random((n, 2), dtype=np.float32), columns=["p", "q"]) for n in (6, 4)]
+    y = [rng.integers(0, 2, n) for n in (6, 4)]
+    train = TrainingSet(None, None, raw[0], x[0], y[0])  # type: ignore[arg-type]
+    joined = train.joined(raw[1], x[1], y[1])
+    assert joined.raw["b"].tolist() == [*raw[0]["b"], *raw[1]["b"]]
+    np.testing.assert_array_equal(joined.x.to_numpy(), np.vstack([x[0], x[1]]))
+    np.testing.assert_array_equal(joined.y, np.r_[y[0], y[1]])
+    head = joined.head(6)
+    assert head.raw.equals(raw[0]) and head.x.equals(x[0])
+    np.testing.assert_array_equal(head.y, y[0])

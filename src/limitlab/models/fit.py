@@ -51,6 +51,11 @@ class TrainingSet:
             np.concatenate([self.y, y]),
         )
 
+    def head(self, n: int) -> TrainingSet:
+        """The first ``n`` rows (slices: no copy of the rows)."""
+        return TrainingSet(self.spec, self.features, self.raw.iloc[:n], self.x.iloc[:n],
+                           self.y[:n])  # fmt: skip
+
 
 @dataclass(frozen=True)
 class TunedXGBoost:

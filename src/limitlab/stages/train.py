@@ -96,12 +96,13 @@ def run(params: Params) -> dict:
     p = params.train
     spec = DatasetSpec.from_json(paths.SPEC)
     keep = {n: sample_positions(n, p.sample_rows, p.seed) for n in ("train", "valid")}
-    train_raw, valid_raw = load_split("train", keep["train"]), load_split("valid", keep["valid"])
-    x_train, y_train = load_xy("train", keep["train"])
-    data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), train_raw, x_train, y_train)
-    final = (
-        data if p.final_fit == "train" else data.joined(valid_raw, *load_xy("valid", keep["valid"]))
-    )
+    data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), load_split("train", keep["train"]),
+                       *load_xy("train", keep["train"]))  # fmt: skip
+    final = data
+    if p.final_fit == "train_and_valid":  # the train rows become a view of the joined ones
+        final = data.joined(load_split("valid", keep["valid"]), *load_xy("valid", keep["valid"]))
+        data = final.head(len(data.y))
+    y_train = data.y
     linear = read_json(paths.LINEAR_BEST_PARAMS)
     p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
     boosted = _boosted_settings()
