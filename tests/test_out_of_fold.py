@@ -112,6 +112,6 @@ def test_final_fit_rows_are_train_then_valid_and_the_train_rows_come_back_unchan
     assert joined.raw["b"].tolist() == [*raw[0]["b"], *raw[1]["b"]]
     np.testing.assert_array_equal(joined.x.to_numpy(), np.vstack([x[0], x[1]]))
     np.testing.assert_array_equal(joined.y, np.r_[y[0], y[1]])
-    head = joined.head(6)
+    head = joined.rows(slice(0, 6))
     assert head.raw.equals(raw[0]) and head.x.equals(x[0])
     np.testing.assert_array_equal(head.y, y[0])

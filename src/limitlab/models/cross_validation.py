@@ -80,8 +80,7 @@ def _fold_scores(
         np.arange(len(train)), test_size=INNER_VALID_SHARE, stratify=y_train, random_state=seed
     )
     data = TrainingSet(spec=spec, features=features, raw=train, x=x_train, y=y_train)
-    inner = TrainingSet(spec, features, train.iloc[inner_fit], x_train.iloc[inner_fit],
-                        y_train[inner_fit])  # fmt: skip
+    inner = data.rows(inner_fit)
     linear, _, _ = tune_linear(
         optuna.storages.InMemoryStorage(), f"fold-{seed}", params.tune,
         params.train.model_copy(update={"seed": seed}), inner, train.iloc[inner_valid],
@@ -134,9 +133,7 @@ def _inner_out_of_fold(
     """The family's out-of-fold PDs inside an outer training fold (as ``train`` takes them)."""
 
     def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
-        part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
-                           data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
-        model = fit_family(family, part, settings, seed, tuned)
+        model = fit_family(family, data.rows(fit_rows), settings, seed, tuned)
         return model.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
 
     return out_of_fold(fit_predict, len(data.y), folds)

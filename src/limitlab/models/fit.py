@@ -51,10 +51,10 @@ class TrainingSet:
             np.concatenate([self.y, y]),
         )
 
-    def head(self, n: int) -> TrainingSet:
-        """The first ``n`` rows (slices: no copy of the rows)."""
-        return TrainingSet(self.spec, self.features, self.raw.iloc[:n], self.x.iloc[:n],
-                           self.y[:n])  # fmt: skip
+    def rows(self, index: np.ndarray | slice) -> TrainingSet:
+        """The rows at ``index`` (positions, or a slice: then no copy of the rows)."""
+        return TrainingSet(self.spec, self.features, self.raw.iloc[index], self.x.iloc[index],
+                           self.y[index])  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,7 @@ def _out_of_fold(
     it learns no outcome)."""
 
     def fit_predict(fit_rows: np.ndarray, scored_rows: np.ndarray) -> np.ndarray:
-        part = TrainingSet(data.spec, data.features, data.raw.iloc[fit_rows],
-                           data.x.iloc[fit_rows], data.y[fit_rows])  # fmt: skip
-        pipeline = fit_family(family, part, train, train.seed, tuned)
+        pipeline = fit_family(family, data.rows(fit_rows), train, train.seed, tuned)
         return pipeline.predict_proba(raw_inputs(data.raw.iloc[scored_rows], data.spec))[:, 1]
 
     return out_of_fold(fit_predict, len(data.y), folds)
@@ -101,7 +99,7 @@ def run(params: Params) -> dict:
     final = data
     if p.final_fit == "train_and_valid":  # the train rows become a view of the joined ones
         final = data.joined(load_split("valid", keep["valid"]), *load_xy("valid", keep["valid"]))
-        data = final.head(len(data.y))
+        data = final.rows(slice(0, len(data.y)))
     y_train = data.y
     linear = read_json(paths.LINEAR_BEST_PARAMS)
     p = tuned_settings(p, linear)  # the scorecard's binning and logistic C from their studies
