@@ -199,8 +199,30 @@ class BatchedScoring:
         wait: float = BATCH_WAIT,
     ) -> None:
         self.schema = model.metadata.get_input_schema()
+        self.predict = model.predict
         self.batcher = Batcher(model.predict, batch_rows, records, wait)
         self.timeout = timeout
+
+    def warm_up(self, example: pd.DataFrame | None) -> int:
+        """Answer the model's input example, row by row and whole, before the first request,
+        so that no client pays for a worker's first calls (lazy imports, first code paths);
+        the number of calls made. A failure is logged, not raised: requests then get the
+        model's own answer."""
+        from mlflow.pyfunc.scoring_server import infer_and_parse_data
+        from mlflow.utils.proto_json_utils import NumpyEncoder
+
+        if not isinstance(example, pd.DataFrame) or example.empty:
+            return 0
+        tables = [example.iloc[[i]] for i in range(len(example))] + [example]
+        for calls, table in enumerate(tables):
+            payload = {"dataframe_split": json.loads(table.to_json(orient="split", index=False))}
+            try:
+                frame = infer_and_parse_data(payload, self.schema)
+                json.dumps({"predictions": records(self.predict(frame))}, cls=NumpyEncoder)
+            except Exception as exc:
+                log.warning("warm-up on the model's input example stopped: %s", exc)
+                return calls
+        return len(tables)
 
     async def answer(self, payload: dict) -> tuple[int, bytes]:
         """``(status, JSON body)`` for a decoded request."""
@@ -318,4 +340,5 @@ def create_app() -> App:
     model = load_model(os.environ[MODEL_VARIABLE])
     timeout = MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
     scoring = BatchedScoring(model, batch_rows(), timeout, batch_wait())
+    scoring.warm_up(model.input_example)
     return RequestGuard(scoring_server.init(model), max_rows(), scoring)
