@@ -142,6 +142,54 @@ def test_stage_declares_the_code_it_imports(stage: str) -> None:
     assert not unused, f"stage {stage!r} declares {unused} in CODE but imports none of it"
 
 
+FEATURES_READERS = {"features_path", "load_xy"}  # data/processed/<split>.parquet
+SPLIT_READERS = {"split_path", "load_split", "split_batches", "sample_positions", "in_batches"}
+
+
+def loop_values(tree: ast.AST) -> dict[str, set[str]]:
+    """Names bound by a ``for`` over a literal tuple of strings: ``for n in ("train", "valid")``."""
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.comprehension | ast.For) and isinstance(node.target, ast.Name):
+            items = node.iter.elts if isinstance(node.iter, ast.Tuple | ast.List) else []
+            if items and all(isinstance(i, ast.Constant) and isinstance(i.value, str)
+                             for i in items):  # fmt: skip
+                found.setdefault(node.target.id, set()).update(i.value for i in items)
+    return found
+
+
+def split_files_read(path: Path) -> set[str]:
+    """The split and feature files a stage's source names by a literal split name (directly or
+    through a loop over literal names)."""
+    tree = ast.parse(path.read_text())
+    loops, files = loop_values(tree), set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            names = {arg.value}
+        else:
+            names = loops.get(arg.id, set()) if isinstance(arg, ast.Name) else set()
+        folder = ("data/processed" if func in FEATURES_READERS
+                  else "data/interim/splits" if func in SPLIT_READERS else None)  # fmt: skip
+        files |= {f"{folder}/{n}.parquet" for n in names} if folder else set()
+    return files
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_stage_declares_the_split_files_it_reads(stage: str) -> None:
+    entry = dvc_stages()[stage]
+    declared = [str(next(iter(d)) if isinstance(d, dict) else d)
+                for d in [*entry["deps"], *entry.get("outs", [])]]  # fmt: skip
+    read = split_files_read(SRC / "stages" / f"{stage}.py")
+    missing = sorted(f for f in read if not any(covers(d, f) for d in declared))
+    assert not missing, f"dvc.yaml stage {stage!r} reads {missing} but does not declare them"
+
+
 def test_metrics_and_plots_are_declared_once() -> None:
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())
     metrics = pipeline["metrics"]

@@ -94,3 +94,34 @@ def test_a_file_without_the_outcome_or_with_a_bad_one_is_refused(tmp_path: Path)
     bad[BAD] = bad[BAD].astype(int) * 2
     with pytest.raises(DataError, match="values other than 0 and 1"):
         fit_xgboost_streamed(model, written(bad, tmp_path / "b.parquet"), 100)
+
+
+def test_several_files_are_read_one_after_the_other(tmp_path: Path) -> None:
+    """The final fit on train and valid: every row of both files once per pass, in order; the
+    model learns what the in-memory model on the joined rows learns."""
+    train, valid, test = features(4500, 6), features(1500, 7), features(3000, 8)
+    files = [written(train, tmp_path / "train.parquet"), written(valid, tmp_path / "valid.parquet")]
+    columns = ["num__income", "num__age", "cat__home=rent"]
+    batches = ParquetBatches(files, 1000, columns)
+    seen: list[np.ndarray] = []
+    while batches.next(lambda data, label, **_: seen.append(data[:, 0])):
+        pass
+    assert batches.rows_read == 6000
+    joined = pd.concat([train, valid], ignore_index=True)
+    np.testing.assert_array_equal(np.concatenate(seen), joined["num__income"].astype("float32"))
+    model = make_xgboost(PARAMS, 0, {"num__income": -1}, n_estimators=60)
+    streamed = fit_xgboost_streamed(model, files, batch_rows=1000)
+    in_memory = make_xgboost(PARAMS, 0, {"num__income": -1}, n_estimators=60)
+    in_memory.fit(joined.drop(columns=[BAD]), joined[BAD])
+    x, y = test.drop(columns=[BAD]), test[BAD].to_numpy()
+    found = classification_metrics(y, streamed.predict_proba(x)[:, 1])["auc"]
+    expected = classification_metrics(y, in_memory.predict_proba(x)[:, 1])["auc"]
+    assert found == pytest.approx(expected, abs=0.01)
+
+
+def test_files_with_other_feature_columns_are_refused(tmp_path: Path) -> None:
+    model = make_xgboost(PARAMS, 0, n_estimators=5)
+    train = written(features(500, 3), tmp_path / "train.parquet")
+    other = written(features(500, 4).drop(columns=["num__age"]), tmp_path / "valid.parquet")
+    with pytest.raises(DataError, match=r"valid\.parquet: feature columns differ from .*train"):
+        fit_xgboost_streamed(model, [train, other], 100)

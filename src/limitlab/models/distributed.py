@@ -9,7 +9,7 @@ evaluation, limits and serving are the same for both engines.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from xgboost import dask as dxgb
 from limitlab.config import TrainParams
 from limitlab.data.columns import BAD
 from limitlab.models.families import with_booster
+from limitlab.models.streamed import parquet_files
 
 
 @contextmanager
@@ -44,9 +45,13 @@ def dask_client(params: TrainParams) -> Iterator[Client]:
         yield client
 
 
-def fit_xgboost_dask(model: xgb.XGBClassifier, parquet: Path, client: Client) -> xgb.XGBClassifier:
-    """Fit ``model``'s hyper-parameters on the cluster; return a local ``XGBClassifier``."""
-    frame = client.persist(dd.read_parquet(str(parquet), split_row_groups=True))
+def fit_xgboost_dask(
+    model: xgb.XGBClassifier, parquet: Path | Sequence[Path], client: Client
+) -> xgb.XGBClassifier:
+    """Fit ``model``'s hyper-parameters on the cluster, on every row of ``parquet`` (one file
+    or several with the same columns); return a local ``XGBClassifier``."""
+    files = [str(path) for path in parquet_files(parquet)]
+    frame = client.persist(dd.read_parquet(files, split_row_groups=True))
     x, y = frame.drop(columns=[BAD]), frame[BAD]
     settings = {k: v for k, v in model.get_params().items() if k not in {"n_jobs", "callbacks"}}
     distributed = dxgb.DaskXGBClassifier(**settings)

@@ -30,15 +30,18 @@ CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "mo
         "paths.py", "stages/common.py")  # fmt: skip
 
 
-def _xgboost_engine(p: TrainParams) -> Callable[[XGBClassifier], XGBClassifier] | None:
+def _xgboost_engine(
+    p: TrainParams, splits: tuple[str, ...]
+) -> Callable[[XGBClassifier], XGBClassifier] | None:
     """With ``train.engine: dask``, XGBoost is fitted on the cluster; with ``streamed``, on
-    every train row read in batches (whatever ``train.sample_rows``); None: locally."""
+    every row of the ``splits``' features read in batches (whatever ``train.sample_rows``)."""
+    files = [paths.features_path(s) for s in splits]
     if p.engine == "streamed":
 
         def streamed(model: XGBClassifier) -> XGBClassifier:
             from limitlab.models.streamed import fit_xgboost_streamed
 
-            return fit_xgboost_streamed(model, paths.features_path("train"), p.stream_batch_rows)
+            return fit_xgboost_streamed(model, files, p.stream_batch_rows)
 
         return streamed
     if p.engine != "dask":
@@ -48,7 +51,7 @@ def _xgboost_engine(p: TrainParams) -> Callable[[XGBClassifier], XGBClassifier] 
         from limitlab.models.distributed import dask_client, fit_xgboost_dask
 
         with dask_client(p) as client:
-            return fit_xgboost_dask(model, paths.features_path("train"), client)
+            return fit_xgboost_dask(model, files, client)
 
     return fit
 
@@ -96,8 +99,8 @@ def run(params: Params) -> dict:
     keep = {n: sample_positions(n, p.sample_rows, p.seed) for n in ("train", "valid")}
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), load_split("train", keep["train"]),
                        *load_xy("train", keep["train"]))  # fmt: skip
-    final = data
-    if p.final_fit == "train_and_valid":  # the train rows become a view of the joined ones
+    final, splits = data, ("train", "valid") if p.final_fit == "train_and_valid" else ("train",)
+    if len(splits) == 2:  # the train rows become a view of the joined ones
         final = data.joined(load_split("valid", keep["valid"]), *load_xy("valid", keep["valid"]))
         data = final.rows(slice(0, len(data.y)))
     y_train = data.y
@@ -112,7 +115,7 @@ def run(params: Params) -> dict:
             pipeline, oof[family] = _ensemble(pipelines, oof, y_train, folds)
         else:
             oof[family] = _out_of_fold(family, data, p, boosted.get(family), folds)
-            engine = _xgboost_engine(p) if family == "xgboost" else None
+            engine = _xgboost_engine(p, splits) if family == "xgboost" else None
             pipeline = fit_family(family, final, p, p.seed, boosted.get(family), engine)
         pipelines[family] = pipeline
         dump_model(pipeline, paths.model_path(family))
@@ -134,7 +137,9 @@ def run(params: Params) -> dict:
         "train_rows": len(y_train),  # train.sample_rows of them on large data
         "final_fit": p.final_fit,
         "final_fit_rows": len(final.y),
-        "xgboost_fitted_on": "every train row" if p.engine != "local" else "final_fit_rows",
+        "xgboost_fitted_on": f"every row of {' and '.join(splits)}"
+        if p.engine != "local"
+        else "final_fit_rows",
         "selection": selection,
         "tuned": {f: r["params"] if r.get("tuned") else "fixed" for f, r in linear.items()},
         "ensemble": pipelines[ENSEMBLE][-1].stacking() if ENSEMBLE in pipelines else None,
