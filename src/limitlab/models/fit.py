@@ -30,6 +30,8 @@ from limitlab.models.families import (
 )
 from limitlab.models.spline import SplineGAM
 
+XGBoostFit = Callable[[XGBClassifier], XGBClassifier]  # fits XGBoost elsewhere (streamed, Dask)
+
 
 @dataclass(frozen=True)
 class TrainingSet:
@@ -99,7 +101,7 @@ def fit_family(
     train: TrainParams,
     seed: int,
     tuned: TunedXGBoost | None = None,
-    fit_xgboost: Callable[[XGBClassifier], XGBClassifier] | None = None,
+    fit_xgboost: XGBoostFit | None = None,
 ) -> Pipeline:
     """Fit ``family`` on ``data``; return ``Pipeline([("features", ...), ("model", ...)])``.
 

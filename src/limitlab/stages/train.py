@@ -4,8 +4,6 @@ champion chosen and calibrated on them; the final models fitted on train and val
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import joblib
 import numpy as np
 import pandas as pd
@@ -20,7 +18,7 @@ from limitlab.features.transformers import raw_inputs
 from limitlab.io import dump_model, read_json, write_json
 from limitlab.models.calibration import calibrated_out_of_fold
 from limitlab.models.ensemble import ENSEMBLE, StackedPD, cross_fitted
-from limitlab.models.fit import TrainingSet, TunedXGBoost, fit_family, tuned_settings
+from limitlab.models.fit import TrainingSet, TunedXGBoost, XGBoostFit, fit_family, tuned_settings
 from limitlab.models.out_of_fold import fold_indices, out_of_fold
 from limitlab.models.selection import choose_champion
 from limitlab.stages.common import load_split, load_xy, sample_positions
@@ -30,9 +28,7 @@ CODE = ("config.py", "data", "errors.py", "evaluation", "features", "io.py", "mo
         "paths.py", "stages/common.py")  # fmt: skip
 
 
-def _xgboost_engine(
-    p: TrainParams, splits: tuple[str, ...]
-) -> Callable[[XGBClassifier], XGBClassifier] | None:
+def _xgboost_engine(p: TrainParams, splits: tuple[str, ...]) -> XGBoostFit | None:
     """With ``train.engine: dask``, XGBoost is fitted on the cluster; with ``streamed``, on
     every row of the ``splits``' features read in batches (whatever ``train.sample_rows``)."""
     files = [paths.features_path(s) for s in splits]
@@ -100,7 +96,7 @@ def run(params: Params) -> dict:
     data = TrainingSet(spec, joblib.load(paths.FEATURES_MODEL), load_split("train", keep["train"]),
                        *load_xy("train", keep["train"]))  # fmt: skip
     final, splits = data, ("train", "valid") if p.final_fit == "train_and_valid" else ("train",)
-    if len(splits) == 2:  # the train rows become a view of the joined ones
+    if "valid" in splits:  # the train rows become a view of the joined ones
         final = data.joined(load_split("valid", keep["valid"]), *load_xy("valid", keep["valid"]))
         data = final.rows(slice(0, len(data.y)))
     y_train = data.y
