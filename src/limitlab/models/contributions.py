@@ -18,8 +18,9 @@ from sklearn.pipeline import Pipeline
 from limitlab.features.transformers import MISSING_FLAG
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.families import ScorecardModel
+from limitlab.models.saabas import saabas_contributions
 from limitlab.models.spline import SplineGAM
-from limitlab.models.tree_shap import exact_contributions, pred_contribs
+from limitlab.models.tree_shap import exact_contributions
 
 
 def source_feature(name: str) -> str:
@@ -35,7 +36,8 @@ def column_contributions(
 ) -> pd.DataFrame | None:
     """Contribution of each model column to each row's log-odds; None for an unknown family.
 
-    ``approx`` uses XGBoost's Saabas path attribution instead of exact TreeSHAP.
+    ``approx`` uses the Saabas path attribution (XGBoost's ``approx_contribs`` values, from
+    :mod:`limitlab.models.saabas`) instead of exact TreeSHAP.
     """
     if isinstance(model, ScorecardModel):
         return model.contributions(matrix)
@@ -43,9 +45,7 @@ def column_contributions(
         return model.contributions(matrix)
     if isinstance(model, xgb.XGBClassifier):
         values = (
-            pred_contribs(model, matrix, approx=True)
-            if approx
-            else exact_contributions(model, matrix)
+            saabas_contributions(model, matrix) if approx else exact_contributions(model, matrix)
         )
     elif isinstance(model, Pipeline) and isinstance(model[-1], LogisticRegression):
         scaled = np.asarray(model[:-1].transform(matrix), dtype=float)
