@@ -79,3 +79,12 @@ def test_column_contributions_take_the_saabas_booster_when_approximate() -> None
 
 def test_an_empty_batch_gets_an_empty_matrix() -> None:
     assert saabas_contributions(MODELS["xgboost"], X.iloc[:0]).shape == (0, 4)
+
+
+def test_models_with_nothing_to_rewrite_get_xgboost_own_values() -> None:
+    flat = xgb.XGBClassifier(n_estimators=3, max_depth=2, min_child_weight=1e6, n_jobs=2)
+    linear = xgb.XGBClassifier(n_estimators=3, booster="gblinear", n_jobs=2)
+    for model in (flat.fit(X, Y), linear.fit(X, Y)):  # trees without a split; no trees
+        assert saabas_booster(model.get_booster()) is None
+        np.testing.assert_array_equal(saabas_contributions(model, X.iloc[:100]),
+                                      pred_contribs(model, X.iloc[:100], approx=True))  # fmt: skip

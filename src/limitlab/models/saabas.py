@@ -51,7 +51,7 @@ def leaf_path_sums(tree: dict[str, Any]) -> dict[int, dict[int, float]]:
 
 def saabas_booster(booster: xgb.Booster) -> xgb.Booster | None:
     """The booster whose margin output ``j`` is model column ``j``'s Saabas contribution; None
-    for a booster that is not a tree ensemble."""
+    when there is nothing to rewrite (not a tree ensemble, or no tree splits)."""
     saved = json.loads(booster.save_raw("json"))
     learner = saved["learner"]
     if learner["gradient_booster"]["name"] != "gbtree":
@@ -66,6 +66,8 @@ def saabas_booster(booster: xgb.Booster) -> xgb.Booster | None:
                 values[leaf] = sums.get(feature, 0.0)
             trees.append(dict(tree, id=len(trees), split_conditions=values, base_weights=values))
             outputs.append(feature)
+    if not trees:
+        return None
     columns = int(learner["learner_model_param"]["num_feature"])
     learner["objective"] = {"name": "reg:squarederror", "reg_loss_param": {"scale_pos_weight": "1"}}
     learner["learner_model_param"].update(
@@ -86,7 +88,7 @@ def saabas_contributions(model: xgb.XGBClassifier, matrix: pd.DataFrame) -> np.n
     derived = _boosters[booster]
     if not len(matrix):
         return np.zeros(matrix.shape, dtype=np.float32)
-    if derived is None:
+    if derived is None:  # XGBoost's own routine: no trees to rewrite
         found = booster.predict(xgb.DMatrix(matrix), pred_contribs=True, approx_contribs=True)
         return found[:, :-1]
     margins = derived.inplace_predict(matrix, predict_type="margin")
