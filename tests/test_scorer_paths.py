@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 from sklearn.pipeline import Pipeline
 
 from limitlab.config import load_params
@@ -17,8 +18,9 @@ from limitlab.limits.notices import NO_ADVERSE_ACTION
 from limitlab.limits.reasons import REASON_COLUMNS, principal_reasons
 from limitlab.models.additive import AdditiveBoosting
 from limitlab.models.calibration import calibrated_out_of_fold
-from limitlab.models.contributions import raw_feature_contributions
+from limitlab.models.contributions import raw_feature_contributions, summed_to_raw
 from limitlab.models.spline import SplineGAM
+from limitlab.models.tree_shap import pred_contribs
 from limitlab.serving.scorer import Scorer
 
 from .conftest import REPO
@@ -42,19 +44,22 @@ def applicants(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
 
 
-def fitted_scorer(family: str) -> Scorer:
+def fitted_scorer(family: str, contributions: str = "exact") -> Scorer:
     frame, y = applicants(3000, 0)
     features = build_feature_pipeline(SPEC).fit(raw_inputs(frame, SPEC))
     x = features.transform(raw_inputs(frame, SPEC))
-    if family == "additive":
+    if family == "xgboost":
+        model = xgb.XGBClassifier(n_estimators=60, max_depth=3, n_jobs=2, random_state=0)
+        model.fit(x, y)
+    elif family == "additive":
         model = AdditiveBoosting({"max_depth": 2}, 80, {"num__Income": -1}, seed=0).fit(x, y)
     else:
         model = SplineGAM(4, 1.0, {"num__Income": -1}).fit(x, y)
     pipeline = Pipeline([("features", features), ("model", model)])
     calibrated = calibrated_out_of_fold(pipeline, "platt", model.predict_proba(x)[:, 1], y)
-    params = load_params(REPO / "params.yaml").limits.model_copy(
-        update={"segments": [], "knockouts": []}
-    )
+    params = load_params(REPO / "params.yaml").limits
+    reasons = params.reasons.model_copy(update={"contributions": contributions})
+    params = params.model_copy(update={"segments": [], "knockouts": [], "reasons": reasons})
     policy = Policy.build(params, SPEC, list(frame.columns))
     return Scorer(spec=SPEC, model=calibrated, policy=policy)
 
@@ -105,3 +110,21 @@ def test_served_answer_has_null_reasons_where_none_are_owed() -> None:
         assert all(v is None for v in values[~owed])  # JSON null, never NaN
         assert list(values[owed]) == list(decided[column].to_numpy(dtype=object)[owed])
     assert (answer["model_version"] == "3").all() and (answer["model_id"] == "m-1").all()
+
+
+def test_saabas_reasons_are_xgboost_own_approx_contribs_reasons() -> None:
+    scorer = fitted_scorer("xgboost", "saabas_approximate")
+    frame, _ = applicants(800, 3)
+    decided = scorer.decide(frame)
+    owed = (decided["adverse_action"] != NO_ADVERSE_ACTION).to_numpy()
+    assert 0 < owed.sum() < len(frame)
+    matrix = scorer.pipeline[0].transform(raw_inputs(frame, SPEC)).loc[owed]
+    values = pred_contribs(scorer.pipeline[-1], matrix, approx=True)  # XGBoost's own routine
+    contributions = summed_to_raw(values, list(matrix.columns), matrix.index)
+    expected = principal_reasons(decided, contributions, scorer.policy, owed)
+    gaps = np.diff(np.sort(contributions.to_numpy(), axis=1), axis=1).min(axis=1)
+    clear = decided.index[owed][gaps > 1e-5]  # no tie closer than float32 rounding
+    assert len(clear) > 0.9 * owed.sum()
+    pd.testing.assert_frame_equal(decided.loc[clear, REASON_COLUMNS], expected.loc[clear])
+    exact = fitted_scorer("xgboost").decide(frame)
+    assert not exact[REASON_COLUMNS].equals(decided[REASON_COLUMNS])  # not the Shapley values
