@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
 
+from limitlab.models import saabas
 from limitlab.models.contributions import column_contributions
 from limitlab.models.saabas import saabas_booster, saabas_contributions
 from limitlab.models.tree_shap import pred_contribs
@@ -37,10 +40,19 @@ for _model in MODELS.values():
     _model.fit(HOLEY, Y)
 
 
+@pytest.fixture
+def always_rewritten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewritten booster for every depth (by default deep trees take XGBoost's routine)."""
+    monkeypatch.setattr(saabas, "MAX_FEATURES_PER_TREE", float("inf"))
+    monkeypatch.setattr(saabas, "_boosters", weakref.WeakKeyDictionary())
+
+
+@pytest.mark.usefixtures("always_rewritten")
 @pytest.mark.parametrize("family", list(MODELS))
 @pytest.mark.parametrize("matrix", [X, HOLEY], ids=["complete", "missing values"])
 def test_saabas_booster_equals_approx_contribs(family: str, matrix: pd.DataFrame) -> None:
     model = MODELS[family]
+    assert saabas_booster(model.get_booster()) is not None
     fast = saabas_contributions(model, matrix)
     xgboost_own = pred_contribs(model, matrix, approx=True)
     assert fast.shape == xgboost_own.shape == matrix.shape
@@ -88,3 +100,16 @@ def test_models_with_nothing_to_rewrite_get_xgboost_own_values() -> None:
         assert saabas_booster(model.get_booster()) is None
         np.testing.assert_array_equal(saabas_contributions(model, X.iloc[:100]),
                                       pred_contribs(model, X.iloc[:100], approx=True))  # fmt: skip
+
+
+def test_deep_trees_take_xgboost_own_routine_and_shallow_ones_the_rewrite() -> None:
+    wide = pd.DataFrame(RNG.normal(size=(3000, 12)), columns=[f"num__x{i}" for i in range(12)])
+    y = (RNG.random(3000) < 1 / (1 + np.exp(-wide.sum(axis=1) / 3))).astype(int)
+    deep = xgb.XGBRFClassifier(n_estimators=20, max_depth=6, n_jobs=2, random_state=0)
+    shallow = xgb.XGBClassifier(n_estimators=20, max_depth=2, n_jobs=2, random_state=0)
+    deep.fit(wide, y)
+    shallow.fit(wide, y)
+    assert saabas_booster(deep.get_booster()) is None  # many features a tree: rewrite slower
+    assert saabas_booster(shallow.get_booster()) is not None
+    np.testing.assert_array_equal(saabas_contributions(deep, wide.iloc[:200]),
+                                  pred_contribs(deep, wide.iloc[:200], approx=True))  # fmt: skip
