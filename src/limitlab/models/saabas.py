@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from limitlab.models.tree_shap import pred_contribs
+
 MAX_FEATURES_PER_TREE = 5.0  # mean distinct split features per tree; above, approx_contribs
 _boosters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -98,7 +100,6 @@ def saabas_contributions(model: xgb.XGBClassifier, matrix: pd.DataFrame) -> np.n
     if not len(matrix):
         return np.zeros(matrix.shape, dtype=np.float32)
     if derived is None:  # XGBoost's own routine: nothing to rewrite, or faster
-        found = booster.predict(xgb.DMatrix(matrix), pred_contribs=True, approx_contribs=True)
-        return found[:, :-1]
+        return pred_contribs(model, matrix, approx=True)
     margins = derived.inplace_predict(matrix, predict_type="margin")
     return np.asarray(margins, dtype=np.float32).reshape(len(matrix), matrix.shape[1])
